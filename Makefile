@@ -1,0 +1,75 @@
+# Chaperone — every target runs with Node 24 first on PATH (installed into .cache/node when the
+# system node is older) and the local cluster binaries in bin/ (built from pinned Go modules).
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+NODE_BIN := $(shell hack/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not find or install Node 24: see the output of hack/ensure-node.sh)
+endif
+export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+# Jest loads the ESM-only @kubernetes/client-node and jose through Node's VM modules.
+JEST := NODE_OPTIONS=--experimental-vm-modules jest
+CLUSTER := node hack/cluster/main.ts
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.package-lock.json ## install npm dependencies (npm ci)
+
+.PHONY: tools
+tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm into bin/ (only when a pin changed)
+	hack/build-tools.sh
+
+.PHONY: lint
+lint: deps ## eslint and prettier --check
+	eslint --max-warnings 0 .
+	prettier --check --log-level warn .
+
+.PHONY: format
+format: deps ## rewrite files with prettier
+	prettier --write --log-level warn .
+
+.PHONY: typecheck
+typecheck: deps ## tsc --noEmit over the whole repository
+	tsc --noEmit
+
+.PHONY: build
+build: deps ## compile TypeScript into dist/
+	tsc -p tsconfig.build.json
+
+.PHONY: test-unit
+test-unit: deps ## unit tests only (no cluster)
+	$(JEST) --selectProjects unit
+
+.PHONY: test-integration
+test-integration: deps tools ## integration tests on a real local control plane
+	$(JEST) --selectProjects integration
+
+.PHONY: test
+test: lint typecheck tools ## everything CI runs: lint, typecheck, unit and integration tests
+	$(JEST)
+
+.PHONY: cluster-up
+cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
+	$(CLUSTER) up
+
+.PHONY: cluster-down
+cluster-down: ## stop the local control plane (no-op when none runs)
+	$(CLUSTER) down
+
+.PHONY: cluster-status
+cluster-status: ## show the running local control plane
+	$(CLUSTER) status
+
+.PHONY: clean
+clean: cluster-down ## remove build output (keeps the per-user tool cache)
+	rm -rf dist bin coverage
