@@ -12,6 +12,7 @@ endif
 export PATH := $(NODE_BIN):$(CURDIR)/node_modules/.bin:$(PATH)
 # Jest loads the ESM-only @kubernetes/client-node and jose through Node's VM modules.
 JEST := NODE_OPTIONS=--experimental-vm-modules jest
+JEST_ARGS ?=
 CLUSTER := node hack/cluster/main.ts
 
 .PHONY: help
@@ -56,7 +57,7 @@ test-integration: deps tools ## integration tests on a real local control plane
 
 .PHONY: test
 test: lint typecheck tools ## everything CI runs: lint, typecheck, unit and integration tests
-	$(JEST)
+	$(JEST) $(JEST_ARGS)
 
 .PHONY: cluster-up
 cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
@@ -73,3 +74,9 @@ cluster-status: ## show the running local control plane
 .PHONY: clean
 clean: cluster-down ## remove build output (keeps the per-user tool cache)
 	rm -rf dist bin coverage
+
+.PHONY: demo
+demo: ## the end-to-end demo on the local cluster (arrives with the Helm chart)
+	@echo "make demo: the end-to-end demo (install the chart, annotate, declare a policy, inspect) lands with the Helm chart." >&2
+	@echo "Until then: make cluster-up, then bin/kubectl --kubeconfig .cluster/kubeconfig get ns" >&2
+	@exit 1

@@ -12,7 +12,10 @@ export function renderKubeconfig(server: string, caCert: string, user: string, c
     kind: 'Config',
     clusters: [{ name, cluster: { server, 'certificate-authority-data': b64(caCert) } }],
     users: [
-      { name: user, user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) } },
+      {
+        name: user,
+        user: { 'client-certificate-data': b64(client.cert), 'client-key-data': b64(client.key) },
+      },
     ],
     contexts: [{ name, context: { cluster: name, user, namespace: 'default' } }],
     'current-context': name,

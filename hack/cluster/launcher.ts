@@ -16,7 +16,8 @@ export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.cluster');
 export const DEFAULT_BIN_DIR = join(REPO_ROOT, 'bin');
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
-export type ClusterErrorCode = 'BINARY_MISSING' | 'ALREADY_RUNNING' | 'PORT_IN_USE' | 'START_FAILED' | 'START_TIMEOUT';
+export type ClusterErrorCode =
+  'BINARY_MISSING' | 'ALREADY_RUNNING' | 'PORT_IN_USE' | 'START_FAILED' | 'START_TIMEOUT';
 
 export class ClusterError extends Error {
   readonly code: ClusterErrorCode;
@@ -62,7 +63,10 @@ async function choosePorts(fixed: Partial<Ports>): Promise<Ports> {
     const wanted = fixed[key];
     if (wanted !== undefined) {
       if ((await tryBind(wanted)) === null || taken.has(wanted)) {
-        throw new ClusterError('PORT_IN_USE', `port ${wanted} for the ${PORT_NAMES[key]} is already in use on 127.0.0.1; choose another or leave it unset for a random free port`);
+        throw new ClusterError(
+          'PORT_IN_USE',
+          `port ${wanted} for the ${PORT_NAMES[key]} is already in use on 127.0.0.1; choose another or leave it unset for a random free port`,
+        );
       }
       ports[key] = wanted;
     } else {
@@ -71,7 +75,7 @@ async function choosePorts(fixed: Partial<Ports>): Promise<Ports> {
       while (port === null || taken.has(port));
       ports[key] = port;
     }
-    taken.add(ports[key]!);
+    taken.add(ports[key]);
   }
   return ports as Ports;
 }
@@ -96,28 +100,48 @@ export async function clusterUp(options: UpOptions = {}): Promise<ClusterState> 
 
   const missing = COMPONENTS.filter((c) => !existsSync(join(binDir, c)));
   if (missing.length > 0) {
-    throw new ClusterError('BINARY_MISSING', `missing ${missing.map((c) => join(binDir, c)).join(', ')}: build them with \`make tools\``);
+    throw new ClusterError(
+      'BINARY_MISSING',
+      `missing ${missing.map((c) => join(binDir, c)).join(', ')}: build them with \`make tools\``,
+    );
   }
   const running = await runningCluster(stateDir);
   if (running) {
-    throw new ClusterError('ALREADY_RUNNING', `a cluster is already running from ${stateDir} (supervisor pid ${running.supervisorPid}, ${running.server}); stop it with \`make cluster-down\``);
+    throw new ClusterError(
+      'ALREADY_RUNNING',
+      `a cluster is already running from ${stateDir} (supervisor pid ${running.supervisorPid}, ${running.server}); stop it with \`make cluster-down\``,
+    );
   }
   const ports = await choosePorts(options.ports ?? {});
 
   mkdirSync(join(stateDir, 'logs'), { recursive: true });
   const logFile = join(stateDir, 'logs', 'supervisor.log');
   const fd = openSync(logFile, 'w');
-  const superviseOptions: SuperviseOptions = { stateDir, binDir, ports, timeoutMs, ...(options.watchPid !== undefined && { watchPid: options.watchPid }) };
+  const superviseOptions: SuperviseOptions = {
+    stateDir,
+    binDir,
+    ports,
+    timeoutMs,
+    ...(options.watchPid !== undefined && { watchPid: options.watchPid }),
+  };
   const child = spawn(process.execPath, [MAIN, 'supervise', JSON.stringify(superviseOptions)], {
     detached: true, // its own process group: it outlives `make cluster-up`
     stdio: ['ignore', fd, fd, 'ipc'],
   });
   closeSync(fd);
 
-  const outcome = await new Promise<SupervisorMessage | { type: 'exited'; code: number | null } | { type: 'timeout' }>((done) => {
+  const outcome = await new Promise<
+    SupervisorMessage | { type: 'exited'; code: number | null } | { type: 'timeout' }
+  >((done) => {
     const timer = setTimeout(() => done({ type: 'timeout' }), timeoutMs + 15_000);
-    child.once('message', (m) => { clearTimeout(timer); done(m as SupervisorMessage); });
-    child.once('exit', (code) => { clearTimeout(timer); done({ type: 'exited', code }); });
+    child.once('message', (m) => {
+      clearTimeout(timer);
+      done(m as SupervisorMessage);
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      done({ type: 'exited', code });
+    });
   });
   child.removeAllListeners();
   if (child.connected) child.disconnect();
@@ -128,12 +152,21 @@ export async function clusterUp(options: UpOptions = {}): Promise<ClusterState> 
       return outcome.state;
     case 'failed':
       await waitExit(child.pid!);
-      throw new ClusterError('START_FAILED', `the cluster did not start: ${outcome.error}\n(logs: ${join(stateDir, 'logs')})`);
+      throw new ClusterError(
+        'START_FAILED',
+        `the cluster did not start: ${outcome.error}\n(logs: ${join(stateDir, 'logs')})`,
+      );
     case 'exited':
-      throw new ClusterError('START_FAILED', `the cluster supervisor exited (${outcome.code}) before the cluster was ready:\n${tail(logFile)}`);
+      throw new ClusterError(
+        'START_FAILED',
+        `the cluster supervisor exited (${outcome.code}) before the cluster was ready:\n${tail(logFile)}`,
+      );
     case 'timeout':
       killGroup(child.pid!);
-      throw new ClusterError('START_TIMEOUT', `the cluster was not ready within ${timeoutMs} ms (logs: ${join(stateDir, 'logs')})`);
+      throw new ClusterError(
+        'START_TIMEOUT',
+        `the cluster was not ready within ${timeoutMs} ms (logs: ${join(stateDir, 'logs')})`,
+      );
   }
 }
 

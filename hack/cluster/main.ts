@@ -1,6 +1,13 @@
 // The local cluster's command line: `up`, `down`, `status` (for people and the Makefile) and
 // `supervise` (internal: the long-running process `up` starts in the background).
-import { ClusterError, clusterDown, clusterUp, runningCluster, DEFAULT_STATE_DIR, REPO_ROOT } from './launcher.ts';
+import {
+  ClusterError,
+  clusterDown,
+  clusterUp,
+  runningCluster,
+  DEFAULT_STATE_DIR,
+  REPO_ROOT,
+} from './launcher.ts';
 import { relative } from 'node:path';
 import type { Ports } from './layout.ts';
 import type { SuperviseOptions } from './state.ts';
@@ -18,7 +25,8 @@ function portsFromEnv(): Partial<Ports> {
     const raw = process.env[name];
     if (raw === undefined || raw === '') continue;
     const port = Number(raw);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${name}=${raw} is not a port number`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`${name}=${raw} is not a port number`);
     ports[key] = port;
   }
   return ports;
@@ -32,7 +40,9 @@ async function main(command: string | undefined, arg: string | undefined): Promi
     case 'up': {
       const state = await clusterUp({ stateDir, ports: portsFromEnv() });
       console.log(`cluster ready in ${(state.readyAfterMs / 1000).toFixed(1)} s: ${state.server}`);
-      console.log(`  kubeconfig: ${shown(state.kubeconfig)}   (e.g. bin/kubectl --kubeconfig ${shown(state.kubeconfig)} get ns)`);
+      console.log(
+        `  kubeconfig: ${shown(state.kubeconfig)}   (e.g. bin/kubectl --kubeconfig ${shown(state.kubeconfig)} get ns)`,
+      );
       console.log(`  logs:       ${shown(state.logDir)}`);
       console.log(`  stop with:  make cluster-down`);
       return 0;
@@ -68,6 +78,10 @@ async function main(command: string | undefined, arg: string | undefined): Promi
 try {
   process.exitCode = await main(process.argv[2], process.argv[3]);
 } catch (err) {
-  console.error(err instanceof ClusterError ? `cluster: ${err.message} [${err.code}]` : `cluster: ${(err as Error).message}`);
+  console.error(
+    err instanceof ClusterError
+      ? `cluster: ${err.message} [${err.code}]`
+      : `cluster: ${(err as Error).message}`,
+  );
   process.exitCode = 1;
 }

@@ -5,7 +5,9 @@ import { KeyObject, generateKeyPairSync, randomBytes, webcrypto } from 'node:cry
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+x509.cryptoProvider.set(webcrypto);
+
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
 
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -53,7 +55,7 @@ function toPem({ cert, keys }: Issued): Pem {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return webcrypto.subtle.generateKey(ecdsa, true, ['sign', 'verify']);
 }
 
 export async function createCa(commonName: string, days: number): Promise<Issued> {

@@ -43,13 +43,18 @@ function writePki(paths: ClusterPaths, pki: ClusterPki, server: string): void {
 
 function binaryVersion(binary: string): string {
   try {
-    return execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim().split('\n')[0] ?? '';
+    return (
+      execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 5000 }).trim().split('\n')[0] ?? ''
+    );
   } catch {
     return 'unknown';
   }
 }
 
-export async function supervise(options: SuperviseOptions, report: (m: SupervisorMessage) => void): Promise<number> {
+export async function supervise(
+  options: SuperviseOptions,
+  report: (m: SupervisorMessage) => void,
+): Promise<number> {
   const started = Date.now();
   const deadline = started + options.timeoutMs;
   const dataDir = mkdtempSync(join(tmpdir(), 'chaperone-cluster-'));
@@ -76,10 +81,16 @@ export async function supervise(options: SuperviseOptions, report: (m: Superviso
   const anyExit = new Promise<string>((resolve) => (componentDied = resolve));
   const start = (component: Component): Started => {
     const logFile = join(paths.logDir, `${component}.log`);
-    const proc = startLogged(component, join(paths.binDir, component), commandLines(paths, options.ports)[component], logFile);
+    const proc = startLogged(
+      component,
+      join(paths.binDir, component),
+      commandLines(paths, options.ports)[component],
+      logFile,
+    );
     running.push(proc);
     void proc.exited.then((code) => {
-      if (!stopping) componentDied(`${component} exited (${code}); last lines of ${logFile}:\n${tail(logFile)}`);
+      if (!stopping)
+        componentDied(`${component} exited (${code}); last lines of ${logFile}:\n${tail(logFile)}`);
     });
     return proc;
   };
@@ -98,16 +109,29 @@ export async function supervise(options: SuperviseOptions, report: (m: Superviso
     );
 
     start('kube-apiserver');
-    await waitFor('kube-apiserver', async () => (await get(`${server}/readyz`, admin)).status === 200, deadline, anyExit);
-    writeFileSync(paths.kubeconfig, renderKubeconfig(server, pki.ca.cert, 'chaperone-admin', pki.admin), { mode: 0o600 });
+    await waitFor(
+      'kube-apiserver',
+      async () => (await get(`${server}/readyz`, admin)).status === 200,
+      deadline,
+      anyExit,
+    );
+    writeFileSync(paths.kubeconfig, renderKubeconfig(server, pki.ca.cert, 'chaperone-admin', pki.admin), {
+      mode: 0o600,
+    });
 
     start('kube-controller-manager');
     const kcmHealth = `https://127.0.0.1:${options.ports.controllerManager}/healthz`;
-    await waitFor('kube-controller-manager', async () => (await get(kcmHealth, { insecure: true })).status === 200, deadline, anyExit);
+    await waitFor(
+      'kube-controller-manager',
+      async () => (await get(kcmHealth, { insecure: true })).status === 200,
+      deadline,
+      anyExit,
+    );
     // The service-account controller creating "default" proves the controllers are really running.
     await waitFor(
       'kube-controller-manager (service-account controller)',
-      async () => (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin)).status === 200,
+      async () =>
+        (await get(`${server}/api/v1/namespaces/default/serviceaccounts/default`, admin)).status === 200,
       deadline,
       anyExit,
     );
@@ -123,7 +147,9 @@ export async function supervise(options: SuperviseOptions, report: (m: Superviso
       logDir: paths.logDir,
       startedAt: new Date(started).toISOString(),
       readyAfterMs: Date.now() - started,
-      versions: Object.fromEntries(COMPONENTS.map((c) => [c, binaryVersion(join(paths.binDir, c))])) as Record<Component, string>,
+      versions: Object.fromEntries(
+        COMPONENTS.map((c) => [c, binaryVersion(join(paths.binDir, c))]),
+      ) as Record<Component, string>,
     };
     writeFileSync(paths.stateFile, JSON.stringify(state, null, 2));
     report({ type: 'ready', state });

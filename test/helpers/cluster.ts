@@ -2,7 +2,7 @@
 // run pods in, and typed clients built from the cluster's admin kubeconfig.
 import { afterAll, beforeAll } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:https';
+import { request, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from './eventually.ts';
 
@@ -20,7 +20,10 @@ export interface TestCluster {
 
 export function loadKubeConfig(): k8s.KubeConfig {
   const file = process.env.CHAPERONE_TEST_KUBECONFIG;
-  if (!file) throw new Error('CHAPERONE_TEST_KUBECONFIG is not set: run integration tests through jest (global setup)');
+  if (!file)
+    throw new Error(
+      'CHAPERONE_TEST_KUBECONFIG is not set: run integration tests through jest (global setup)',
+    );
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(file);
   return kc;
@@ -36,7 +39,9 @@ export function useTestCluster(prefix: string): TestCluster {
   const core = kc.makeApiClient(k8s.CoreV1Api);
 
   beforeAll(async () => {
-    await core.createNamespace({ body: { metadata: { name: namespace, labels: { 'chaperone.dev/test': prefix } } } });
+    await core.createNamespace({
+      body: { metadata: { name: namespace, labels: { 'chaperone.dev/test': prefix } } },
+    });
     await eventually(`ServiceAccount ${namespace}/default`, async () =>
       core.readNamespacedServiceAccount({ name: 'default', namespace }),
     );
@@ -60,7 +65,7 @@ export function useTestCluster(prefix: string): TestCluster {
 async function getRaw(kc: k8s.KubeConfig, path: string): Promise<{ status: number; body: string }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const options: import('node:https').RequestOptions = {};
+  const options: RequestOptions = {};
   await kc.applyToHTTPSOptions(options);
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, cluster.server), options, (res) => {

@@ -33,7 +33,9 @@ describe('custom resources', () => {
               schema: {
                 openAPIV3Schema: {
                   type: 'object',
-                  properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } } } },
+                  properties: {
+                    spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1 } } },
+                  },
                 },
               },
             },
@@ -43,7 +45,9 @@ describe('custom resources', () => {
     });
     await eventually('CRD Established', async () => {
       const crd = await cluster.apiextensions.readCustomResourceDefinition({ name: crdName });
-      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? crd : undefined;
+      return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')
+        ? crd
+        : undefined;
     });
 
     const created = (await eventually('custom resource created', () =>
@@ -114,11 +118,17 @@ describe('workloads and identity', () => {
         spec: {
           audiences: [audience],
           expirationSeconds: 600,
-          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+          boundObjectRef: {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            name: pod.metadata!.name!,
+            uid: pod.metadata!.uid!,
+          },
         },
       },
     });
-    const token = status!.token;
+    const token = status?.token ?? '';
+    expect(token.split('.')).toHaveLength(3);
 
     const discovery = await cluster.getRaw('/.well-known/openid-configuration');
     expect(discovery.status).toBe(200);
@@ -138,9 +148,13 @@ describe('workloads and identity', () => {
 
     // The same token does not verify for another audience, nor against another issuer.
     await expect(jwtVerify(token, jwks, { issuer, audience: 'someone-else' })).rejects.toThrow(/aud/);
-    await expect(jwtVerify(token, jwks, { issuer: 'https://other.example', audience })).rejects.toThrow(/iss/);
+    await expect(jwtVerify(token, jwks, { issuer: 'https://other.example', audience })).rejects.toThrow(
+      /iss/,
+    );
 
-    const review = await cluster.authn.createTokenReview({ body: { spec: { token, audiences: [audience] } } });
+    const review = await cluster.authn.createTokenReview({
+      body: { spec: { token, audiences: [audience] } },
+    });
     expect(review.status?.authenticated).toBe(true);
     expect(review.status?.user?.username).toBe(`system:serviceaccount:${namespace}:default`);
     expect(review.status?.user?.extra?.['authentication.kubernetes.io/pod-uid']).toEqual([pod.metadata!.uid]);
