@@ -26,6 +26,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 .PHONY: deps
 deps: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 
+.PHONY: lock
+lock: ## refresh package-lock.json after a dependency change (keeps every platform's entries)
+	npm install --package-lock-only --loglevel=error
+	node hack/complete-lockfile.ts
+
 .PHONY: tools
 tools: ## build etcd, kube-apiserver, kube-controller-manager, kubectl and helm into bin/ (only when a pin changed)
 	hack/build-tools.sh
