@@ -60,8 +60,16 @@ test-unit: deps ## unit tests only (no cluster)
 test-integration: deps tools ## integration tests on a real local control plane
 	$(JEST) --selectProjects integration
 
+.PHONY: generate
+generate: deps ## write the CRD generated from api/ into crds/ and the chart
+	node hack/generate.ts
+
+.PHONY: verify-generated
+verify-generated: deps ## fail when crds/ or the chart's CRD differ from what api/ generates
+	node hack/generate.ts --check
+
 .PHONY: test
-test: lint typecheck tools ## everything CI runs: lint, typecheck, unit and integration tests
+test: lint typecheck verify-generated tools ## everything CI runs: lint, typecheck, generated files, unit and integration tests
 	$(JEST) $(JEST_ARGS)
 
 .PHONY: cluster-up
