@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+// chaperone-controller: wires configuration, the namespace cache, the admission app and the HTTPS
+// server with certificate reload; stops cleanly on SIGTERM/SIGINT. Exit codes: 0 done, 1 runtime
+// failure, 2 bad configuration.
+import { readFileSync } from 'node:fs';
+import * as k8s from '@kubernetes/client-node';
+import { CHAPERONE_VERSION } from '../../api/src/injection.ts';
+import { noPolicies } from './admission/lookups.ts';
+import { USAGE, parseConfig, type ControllerConfig } from './config.ts';
+import { ChaperoneError, ConfigError } from './errors.ts';
+import { namespaceCache } from './kube/namespaces.ts';
+import { createLogger } from './log.ts';
+import { createApp } from './server/app.ts';
+import { startHttpsServer } from './server/https.ts';
+import { loadTlsMaterial, watchTlsFiles } from './server/tls.ts';
+
+const POD_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function fail(err: unknown): number {
+  const code = err instanceof ChaperoneError ? err.code : 'ERROR';
+  process.stderr.write(`chaperone-controller: ${code}: ${(err as Error).message}\n`);
+  return err instanceof ConfigError || (err instanceof ChaperoneError && err.code === 'TLS_INVALID') ? 2 : 1;
+}
+
+function loadKubeConfig(config: ControllerConfig): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromCluster();
+  } catch (err) {
+    throw new ConfigError(
+      `cannot load kubeconfig ${config.kubeconfig ?? '(in-cluster)'}: ${(err as Error).message}`,
+    );
+  }
+  if (!kc.getCurrentCluster())
+    throw new ConfigError(`kubeconfig ${config.kubeconfig ?? ''} has no current cluster`);
+  return kc;
+}
+
+async function main(): Promise<number> {
+  let config: ControllerConfig;
+  let kc: k8s.KubeConfig;
+  let tls;
+  try {
+    const parsed = parseConfig({
+      argv: process.argv.slice(2),
+      env: process.env,
+      podNamespace: readOptional(POD_NAMESPACE_FILE),
+    });
+    if (parsed.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    config = parsed.config;
+    tls = loadTlsMaterial(config.tlsCert, config.tlsKey);
+    kc = loadKubeConfig(config);
+  } catch (err) {
+    return fail(err);
+  }
+
+  const logger = createLogger(config.logLevel);
+  const namespaces = namespaceCache(kc, logger);
+  const app = createApp({
+    deps: { namespaces, policies: noPolicies, options: config.inject, controllerNamespace: config.namespace },
+    logger,
+    maxBodyBytes: config.maxBodyBytes,
+    isReady: () => namespaces.synced(),
+  });
+
+  let server;
+  try {
+    server = await startHttpsServer(app, tls, config.listen.host, config.listen.port);
+  } catch (err) {
+    return fail(err);
+  }
+  const https = server;
+  const watcher = watchTlsFiles({
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+    initial: tls,
+    pollIntervalMs: config.tlsPollSeconds * 1000,
+    onChange(material) {
+      https.setTls(material);
+      logger.info(
+        { fingerprint: material.fingerprint, notAfter: material.notAfter },
+        'serving certificate reloaded',
+      );
+    },
+    onError(error) {
+      logger.warn({ code: error.code }, `keeping the current certificate: ${error.message}`);
+    },
+  });
+  logger.info(
+    {
+      host: https.host,
+      port: https.port,
+      version: CHAPERONE_VERSION,
+      namespace: config.namespace,
+      sidecarMode: config.inject.sidecarMode,
+      image: config.inject.image,
+      fingerprint: tls.fingerprint,
+      notAfter: tls.notAfter,
+    },
+    'listening',
+  );
+  namespaces
+    .start()
+    .catch((err: unknown) => logger.error({ err: String(err) }, 'namespace cache failed to start'));
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'shutting down');
+      watcher.close();
+      void Promise.all([https.close(), namespaces.stop()]).then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+process.exitCode = await main();
