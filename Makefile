@@ -72,6 +72,10 @@ verify-generated: deps ## fail when crds/ or the chart's CRD differ from what ap
 test: lint typecheck verify-generated tools ## everything CI runs: lint, typecheck, generated files, unit and integration tests
 	$(JEST) $(JEST_ARGS)
 
+.PHONY: bench-admission
+bench-admission: deps ## webhook /mutate latency p50/p99: a typical pod and a 64 KiB pod spec
+	node bench/admission.ts
+
 .PHONY: cluster-up
 cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
 	$(CLUSTER) up
