@@ -3,6 +3,9 @@
 // the provider-type → SDK variable mapping. Defined once; the webhook, the sidecar, the chart and
 // docs/webhook.md follow it.
 import { ANNOTATIONS, GROUP, SIDECAR_PORTS } from './names.ts';
+import { PROVIDER_TYPES, type ProviderType } from './policy/provider.ts';
+
+export { PROVIDER_TYPES, type ProviderType };
 
 /** Released together with the controller and the sidecar; a test keeps it equal to package.json. */
 export const CHAPERONE_VERSION = '0.1.0';
@@ -97,10 +100,7 @@ export const DEFAULT_NO_PROXY = ['localhost', '127.0.0.1', '::1', '.svc'] as con
  */
 export const PLACEHOLDER_API_KEY = 'chaperone-managed-placeholder';
 
-/**
- * Provider types the webhook knows SDK variables for. Must stay a subset of the AIProviderPolicy
- * `type` enum; any other type gets CHAPERONE_<NAME>_BASE_URL.
- */
+/** The variables an SDK reads for one provider type. */
 export interface SdkEnv {
   /** Variable holding the base URL / endpoint. */
   baseUrl: string;
@@ -110,21 +110,15 @@ export interface SdkEnv {
   apiKey: string;
 }
 
-export const PROVIDER_SDK_ENV: Readonly<Record<string, SdkEnv>> = {
+/**
+ * Provider types (the AIProviderPolicy `type` enum, PROVIDER_TYPES) whose official SDKs read their
+ * endpoint and key from the environment. Any other type gets CHAPERONE_<NAME>_BASE_URL.
+ */
+export const PROVIDER_SDK_ENV: Readonly<Partial<Record<ProviderType, SdkEnv>>> = {
   openai: { baseUrl: 'OPENAI_BASE_URL', baseUrlSuffix: '/v1', apiKey: 'OPENAI_API_KEY' },
   anthropic: { baseUrl: 'ANTHROPIC_BASE_URL', baseUrlSuffix: '', apiKey: 'ANTHROPIC_API_KEY' },
   'azure-openai': { baseUrl: 'AZURE_OPENAI_ENDPOINT', baseUrlSuffix: '', apiKey: 'AZURE_OPENAI_API_KEY' },
 };
-
-/** Provider types accepted in `chaperone.dev/providers` (`name=type`). */
-export const PROVIDER_TYPES = [
-  'openai',
-  'anthropic',
-  'azure-openai',
-  'bedrock',
-  'vertex',
-  'generic',
-] as const;
 
 /** `CHAPERONE_<NAME>_BASE_URL` for a provider name (`my-llm` → `CHAPERONE_MY_LLM_BASE_URL`). */
 export function genericBaseUrlEnv(providerName: string): string {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { V1Container } from '@kubernetes/client-node';
 import { applyAppEnv, providerEnv, type EnvSetting } from './app-env.ts';
+import type { ProviderRef } from './settings.ts';
 
 const envOf = (settings: EnvSetting[]): Record<string, string> =>
   Object.fromEntries(settings.flatMap((s) => s.names.map((n) => [n, s.value])));
@@ -53,7 +54,7 @@ describe('providerEnv', () => {
         CHAPERONE_OPENAI_EU_BASE_URL: 'http://127.0.0.1:15000/openai-eu',
       },
     ],
-  ])('%s', (_title, providers, expected) => {
+  ] as [string, ProviderRef[], Record<string, string>][])('%s', (_title, providers, expected) => {
     expect(envOf(providerEnv(providers))).toEqual(expected);
   });
 });

@@ -11,6 +11,7 @@ import {
   SIDECAR_DEFAULTS,
   SIDECAR_MODES,
   TOKEN_EXPIRATION,
+  type ProviderType,
   type SidecarMode,
 } from '../../../api/src/injection.ts';
 import { CONTROLLER_TOKEN_AUDIENCE } from '../../../api/src/names.ts';
@@ -20,7 +21,7 @@ import { parseQuantity } from './quantity.ts';
 /** A provider the app should reach through the sidecar. `type` is an AIProviderPolicy provider type. */
 export interface ProviderRef {
   name: string;
-  type: string;
+  type: ProviderType;
 }
 
 /** Per-process options (flags / environment of chaperone-controller). */
@@ -206,6 +207,10 @@ function parseAudiences(value: string | undefined): string[] {
   });
 }
 
+function isProviderType(value: string): value is ProviderType {
+  return PROVIDER_TYPES.some((t) => t === value);
+}
+
 function parseProviders(value: string | undefined): ProviderRef[] {
   const providers: ProviderRef[] = [];
   for (const item of parseList(value)) {
@@ -216,13 +221,14 @@ function parseProviders(value: string | undefined): ProviderRef[] {
         `${quote(item)} is not "name" or "name=type" (name: a DNS label)`,
       );
     }
-    const resolvedType = type ?? (PROVIDER_TYPES.some((t) => t === name) ? name : 'generic');
-    if (!PROVIDER_TYPES.some((t) => t === resolvedType)) {
+    const wanted = type ?? (isProviderType(name) ? name : 'generic');
+    if (!isProviderType(wanted)) {
       throw new InvalidOverrideError(
         A.providers,
-        `unknown provider type ${quote(resolvedType)} (one of ${PROVIDER_TYPES.join(', ')})`,
+        `unknown provider type ${quote(wanted)} (one of ${PROVIDER_TYPES.join(', ')})`,
       );
     }
+    const resolvedType: ProviderType = wanted;
     const previous = providers.find((p) => p.name === name);
     if (previous && previous.type !== resolvedType) {
       throw new InvalidOverrideError(
