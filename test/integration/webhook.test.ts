@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get } from 'node:https';
 import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import { useTestCluster } from '../helpers/cluster.ts';
@@ -52,6 +53,15 @@ async function createNamespace(name: string, labels: Record<string, string>): Pr
   await eventually(`ServiceAccount ${name}/default`, () =>
     core.readNamespacedServiceAccount({ name: 'default', namespace: name }),
   );
+}
+
+function readyz(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/readyz', ca: ca.caPem }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
 }
 
 function servedSerial(port: number): Promise<string> {
@@ -169,6 +179,15 @@ afterAll(async () => {
   await controller?.stop();
   await Promise.all([optedIn, enabled].map((name) => core.deleteNamespace({ name }).catch(() => undefined)));
   rmSync(tlsDir, { recursive: true, force: true });
+});
+
+describe('the controller process', () => {
+  it('becomes ready once its namespace cache has synced from the apiserver', async () => {
+    await eventually('/readyz to answer 200', async () =>
+      (await readyz(controller.port)) === 200 ? true : undefined,
+    );
+    expect(controller.logs.some((l) => l.msg === 'namespace cache synced')).toBe(true);
+  });
 });
 
 describe('injection through the real apiserver', () => {

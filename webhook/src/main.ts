@@ -11,8 +11,8 @@ import { ChaperoneError, ConfigError } from './errors.ts';
 import { namespaceCache } from './kube/namespaces.ts';
 import { createLogger } from './log.ts';
 import { createApp } from './server/app.ts';
-import { startHttpsServer } from './server/https.ts';
-import { loadTlsMaterial, watchTlsFiles } from './server/tls.ts';
+import { startHttpsServer, type HttpsHandle } from './server/https.ts';
+import { loadTlsMaterial, watchTlsFiles, type TlsMaterial } from './server/tls.ts';
 
 const POD_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -48,7 +48,7 @@ function loadKubeConfig(config: ControllerConfig): k8s.KubeConfig {
 async function main(): Promise<number> {
   let config: ControllerConfig;
   let kc: k8s.KubeConfig;
-  let tls;
+  let tls: TlsMaterial;
   try {
     const parsed = parseConfig({
       argv: process.argv.slice(2),
@@ -75,13 +75,12 @@ async function main(): Promise<number> {
     isReady: () => namespaces.synced(),
   });
 
-  let server;
+  let https: HttpsHandle;
   try {
-    server = await startHttpsServer(app, tls, config.listen.host, config.listen.port);
+    https = await startHttpsServer(app, tls, config.listen.host, config.listen.port);
   } catch (err) {
     return fail(err);
   }
-  const https = server;
   const watcher = watchTlsFiles({
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
