@@ -1,0 +1,55 @@
+import { describe, expect, it } from '@jest/globals';
+import { normalizePath, splitQuery } from './path.ts';
+
+describe('normalizePath', () => {
+  it.each([
+    ['/v1/chat/completions', '/v1/chat/completions', '/v1/chat/completions'],
+    ['/v1/models/', '/v1/models/', '/v1/models/'],
+    ['/', '/', '/'],
+    ['/v1/./models', '/v1/models', '/v1/models'],
+    ['/v1/files/../models', '/v1/models', '/v1/models'],
+    ['/v1/models/..', '/v1/', '/v1/'],
+    [
+      '/openai/deployments/my%20dep/chat',
+      '/openai/deployments/my%20dep/chat',
+      '/openai/deployments/my dep/chat',
+    ],
+    [
+      '/model/anthropic.claude%3A1/invoke',
+      '/model/anthropic.claude%3A1/invoke',
+      '/model/anthropic.claude:1/invoke',
+    ],
+  ])('%s → forwards %s, matches %s', (raw, forward, decoded) => {
+    expect(normalizePath(raw)).toEqual({ ok: true, value: { forward, decoded } });
+  });
+
+  it.each([
+    ['v1/models', 'malformed-path'],
+    ['/v1\\..\\admin', 'backslash'],
+    ['/v1//models', 'malformed-path'],
+    ['/..', 'path-traversal'],
+    ['/v1/../../admin', 'path-traversal'],
+    ['/v1/..;/admin', 'path-traversal'],
+    ['/v1/chat%2Fcompletions', 'encoded-slash'],
+    ['/v1/chat%5ccompletions', 'encoded-slash'],
+    ['/v1/%2e%2e/admin', 'encoded-dot-segment'],
+    ['/v1/%2E/models', 'encoded-dot-segment'],
+    ['/v1/%252e%252e/admin', 'double-encoding'],
+    ['/v1/models%00.json', 'encoded-control'],
+    ['/v1/%0d%0aX-Injected:1', 'encoded-control'],
+    ['/v1/%zz', 'malformed-path'],
+    ['/v1/%c0%ae%c0%ae/admin', 'malformed-path'],
+    ['/v1/mod els', 'malformed-path'],
+    ['/v1/x#frag', 'fragment'],
+  ])('refuses %s (%s)', (raw, check) => {
+    const result = normalizePath(raw);
+    expect(result.ok ? undefined : result.error.rule).toBe(`egress:${check}`);
+  });
+});
+
+describe('splitQuery', () => {
+  it('splits at the first ?', () => {
+    expect(splitQuery('/a?b=1?c')).toEqual({ path: '/a', query: '?b=1?c' });
+    expect(splitQuery('/a')).toEqual({ path: '/a', query: '' });
+  });
+});
