@@ -1,0 +1,127 @@
+// Prometheus metrics (prom-client), one registry per sidecar. Names and labels are documented in
+// docs/sidecar.md. Labels stay low-cardinality: provider names come from the policy, codes are fixed.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Exchange } from '../proxy/exchange.ts';
+import { elapsedMs } from '../proxy/exchange.ts';
+import type { BreakerState } from '../proxy/upstreams.ts';
+
+const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+
+export interface MetricsSources {
+  breakers(): Map<string, BreakerState>;
+  policy(): { generation: number; loaded: boolean };
+  active(): { requests: number; tunnels: number };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'provider' | 'via' | 'result' | 'code'>;
+  readonly #duration: Histogram<'provider' | 'via'>;
+  readonly #firstByte: Histogram<'provider'>;
+  readonly #bytes: Counter<'provider' | 'direction'>;
+  readonly #tokens: Counter<'provider' | 'type'>;
+  readonly #reloads: Counter<'outcome'>;
+
+  constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#requests = new Counter({
+      name: 'chaperone_requests_total',
+      help: 'Requests and tunnels by provider, entry point, result (allow, report, deny) and refusal code.',
+      labelNames: ['provider', 'via', 'result', 'code'],
+      registers,
+    });
+    this.#duration = new Histogram({
+      name: 'chaperone_request_duration_seconds',
+      help: 'Time from the request arriving to its response ending, as seen by the sidecar.',
+      labelNames: ['provider', 'via'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
+      registers,
+    });
+    this.#firstByte = new Histogram({
+      name: 'chaperone_upstream_first_byte_seconds',
+      help: 'Time from the request arriving to the provider response headers.',
+      labelNames: ['provider'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers,
+    });
+    this.#bytes = new Counter({
+      name: 'chaperone_body_bytes_total',
+      help: 'Body bytes sent to (request) and received from (response) providers.',
+      labelNames: ['provider', 'direction'],
+      registers,
+    });
+    this.#tokens = new Counter({
+      name: 'chaperone_tokens_total',
+      help: 'Model tokens reported by providers (gen_ai.usage), by type (input, output).',
+      labelNames: ['provider', 'type'],
+      registers,
+    });
+    this.#reloads = new Counter({
+      name: 'chaperone_policy_reloads_total',
+      help: 'Policy loads by outcome (applied, rejected: the last good policy stays in force).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'chaperone_circuit_breaker_state',
+      help: 'Circuit breaker state per provider: 0 closed, 1 half-open, 2 open.',
+      labelNames: ['provider'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [provider, state] of sources.breakers()) this.set({ provider }, BREAKER_VALUES[state]);
+      },
+    });
+    new Gauge({
+      name: 'chaperone_policy_generation',
+      help: 'Generation of the policy in force (0: none loaded).',
+      registers,
+      collect() {
+        this.set(sources.policy().generation);
+      },
+    });
+    new Gauge({
+      name: 'chaperone_policy_loaded',
+      help: '1 when a policy is loaded (the sidecar is ready), else 0.',
+      registers,
+      collect() {
+        this.set(sources.policy().loaded ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'chaperone_active',
+      help: 'Requests and tunnels in flight.',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const { requests, tunnels } = sources.active();
+        this.set({ kind: 'requests' }, requests);
+        this.set({ kind: 'tunnels' }, tunnels);
+      },
+    });
+  }
+
+  observe(exchange: Exchange): void {
+    const provider = exchange.provider?.name ?? 'none';
+    this.#requests.inc({
+      provider,
+      via: exchange.via,
+      result: exchange.result,
+      code: exchange.code ?? 'none',
+    });
+    this.#duration.observe({ provider, via: exchange.via }, elapsedMs(exchange) / 1000);
+    if (exchange.firstByteMs !== undefined)
+      this.#firstByte.observe({ provider }, exchange.firstByteMs / 1000);
+    if (exchange.requestBytes > 0) this.#bytes.inc({ provider, direction: 'request' }, exchange.requestBytes);
+    if (exchange.responseBytes > 0)
+      this.#bytes.inc({ provider, direction: 'response' }, exchange.responseBytes);
+    const usage = exchange.usage;
+    if (usage?.inputTokens) this.#tokens.inc({ provider, type: 'input' }, usage.inputTokens);
+    if (usage?.outputTokens) this.#tokens.inc({ provider, type: 'output' }, usage.outputTokens);
+  }
+
+  policyReload(outcome: 'applied' | 'rejected'): void {
+    this.#reloads.inc({ outcome });
+  }
+}

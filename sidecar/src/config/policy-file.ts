@@ -1,0 +1,95 @@
+// Standalone mode: an AIProviderPolicy manifest from a file, validated by the validator compiled
+// from the API schema (defaults, schema, CEL rules), compiled, and its secretRef keys read from a
+// directory laid out as mounted Secret volumes: `<secrets-dir>/<secret name>/<key>`.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { POLICY } from '../../../api/src/names.ts';
+import { formatErrors, validatePolicy } from '../../../api/src/policy/validate.ts';
+import { StaticCredentials } from '../credentials/source.ts';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.ts';
+import type { LoadedPolicy } from '../proxy/context.ts';
+
+export type PolicyFileResult = { ok: true; loaded: LoadedPolicy } | { ok: false; message: string };
+
+const SECRET_SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const KEY_SEGMENT = /^[-._a-zA-Z0-9]+$/;
+
+/** Parses a YAML (or JSON) file that holds exactly one AIProviderPolicy; other documents are ignored. */
+export function parsePolicyManifest(
+  text: string,
+): { ok: true; manifest: unknown } | { ok: false; message: string } {
+  const docs = parseAllDocuments(text);
+  if (!Array.isArray(docs)) return { ok: false, message: 'the file is not a YAML stream' };
+  const policies: unknown[] = [];
+  for (const [i, doc] of docs.entries()) {
+    if (doc.errors.length > 0)
+      return { ok: false, message: `YAML document ${i + 1}: ${doc.errors[0]!.message}` };
+    const value: unknown = doc.toJS();
+    if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === POLICY.kind)
+      policies.push(value);
+  }
+  if (policies.length !== 1)
+    return { ok: false, message: `the file must hold exactly one ${POLICY.kind} (found ${policies.length})` };
+  return { ok: true, manifest: policies[0] };
+}
+
+async function readKeys(
+  policy: CompiledPolicy,
+  secretsDir: string | undefined,
+): Promise<Map<string, string>> {
+  const keys = new Map<string, string>();
+  for (const provider of policy.providers) {
+    if (provider.credentials.kind !== 'secret') continue;
+    const { name, key } = provider.credentials;
+    const where = `${provider.rule}.credentials.secretRef`;
+    if (secretsDir === undefined)
+      throw new Error(`${where}: provider ${provider.name} needs secret ${name}/${key}: pass --secrets-dir`);
+    if (!SECRET_SEGMENT.test(name) || !KEY_SEGMENT.test(key) || key === '.' || key === '..')
+      throw new Error(`${where}: ${name}/${key} is not a valid Secret name and key`);
+    let value: string;
+    try {
+      value = await readFile(join(secretsDir, name, key), 'utf8');
+    } catch (err) {
+      throw new Error(
+        `${where}: cannot read ${join(secretsDir, name, key)} (${(err as NodeJS.ErrnoException).code})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    // `kubectl create secret --from-file` and editors leave a final newline; a key never has one.
+    value = value.replace(/\r?\n$/, '');
+    if (value === '' || /[\r\n\0]/.test(value))
+      throw new Error(`${where}: ${name}/${key} is empty or spans several lines`);
+    keys.set(provider.name, value);
+  }
+  return keys;
+}
+
+export async function loadPolicyFile(
+  file: string,
+  secretsDir: string | undefined,
+): Promise<PolicyFileResult> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    return { ok: false, message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` };
+  }
+  const parsed = parsePolicyManifest(text);
+  if (!parsed.ok) return parsed;
+  const validated = validatePolicy(parsed.manifest);
+  if (!validated.ok) return { ok: false, message: `invalid policy:\n${formatErrors(validated.errors)}` };
+  const compiled = compilePolicy(validated.policy);
+  if (!compiled.ok) return { ok: false, message: `invalid policy:\n${formatErrors(compiled.errors)}` };
+  try {
+    const keys = await readKeys(compiled.policy, secretsDir);
+    return {
+      ok: true,
+      loaded: { policy: compiled.policy, credentials: new StaticCredentials(compiled.policy, keys) },
+    };
+  } catch (err) {
+    return { ok: false, message: (err as Error).message };
+  }
+}

@@ -1,0 +1,58 @@
+// The policy in force. Swapped whole (compiled policy and credentials together) when a new one is
+// applied; a rejected update leaves it in place and is remembered as lastError for /status.
+import type { LoadedPolicy, PolicySource } from '../proxy/context.ts';
+
+export interface PolicyError {
+  at: string;
+  source: string;
+  message: string;
+}
+
+export type PolicyListener = (loaded: LoadedPolicy) => void;
+
+export class PolicyStore implements PolicySource {
+  #current: LoadedPolicy | null = null;
+  #generation = 0;
+  #loadedAt: string | null = null;
+  #source: string | null = null;
+  #lastError: PolicyError | null = null;
+  readonly #listeners: PolicyListener[] = [];
+
+  current(): LoadedPolicy | null {
+    return this.#current;
+  }
+
+  /** Loads applied by this sidecar (1, 2, ...): the standalone stand-in for a controller generation. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  get loadedAt(): string | null {
+    return this.#loadedAt;
+  }
+
+  get source(): string | null {
+    return this.#source;
+  }
+
+  get lastError(): PolicyError | null {
+    return this.#lastError;
+  }
+
+  apply(loaded: LoadedPolicy, source: string): void {
+    this.#current = loaded;
+    this.#generation++;
+    this.#loadedAt = new Date().toISOString();
+    this.#source = source;
+    this.#lastError = null;
+    for (const listener of this.#listeners) listener(loaded);
+  }
+
+  reject(message: string, source: string): void {
+    this.#lastError = { at: new Date().toISOString(), source, message };
+  }
+
+  onChange(listener: PolicyListener): void {
+    this.#listeners.push(listener);
+  }
+}

@@ -1,0 +1,121 @@
+// The steps every proxied HTTP request takes once its destination is parsed, in decide()'s order:
+// judge what is known → read the body (bounded) → judge again with model and size → credential →
+// count → relay. Both the provider endpoints (:15000) and absolute-form proxy requests (:15001)
+// come through here; a CONNECT tunnel cannot (its requests are encrypted).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { RefusalError } from '../../../api/src/refusals.ts';
+import type { CredentialHeaders } from '../credentials/source.ts';
+import { decide, type Decision, type RequestFacts } from '../policy/decide.ts';
+import { readModel } from '../policy/model.ts';
+import { readBody } from './body.ts';
+import type { LoadedPolicy, ProxyContext } from './context.ts';
+import { sendRefusal, type Exchange } from './exchange.ts';
+import { upstreamRequestHeaders } from './headers.ts';
+import { relay } from './relay.ts';
+
+export interface Route {
+  /** `https://host:port` to send to. */
+  origin: string;
+  /** Path (+ query) to send, exactly the one checked. */
+  forwardPath: string;
+}
+
+/** The refusal a denying decision answers with. */
+export function refusalOf(decision: Decision, policyName: string | null): RefusalError {
+  return new RefusalError(decision.code ?? 'EGRESS_DENIED', decision.reason, {
+    rule: decision.rule,
+    policy: policyName,
+    provider: decision.provider?.name ?? null,
+  });
+}
+
+function record(exchange: Exchange, decision: Decision): void {
+  exchange.result = decision.result;
+  if (decision.result === 'report') {
+    exchange.code = decision.code;
+    exchange.reason = decision.reason;
+    exchange.rule = decision.rule;
+  }
+}
+
+/**
+ * Runs the request through the policy and, if it passes, to the provider. `route` maps the decided
+ * provider (null: Report mode, no provider matched) to where the request goes.
+ */
+export async function judgeAndRelay(
+  ctx: ProxyContext,
+  loaded: LoadedPolicy | null,
+  req: IncomingMessage,
+  res: ServerResponse,
+  exchange: Exchange,
+  facts: RequestFacts,
+  route: (decision: Decision) => Route,
+): Promise<void> {
+  const policy = loaded?.policy ?? null;
+  let decision = decide(policy, facts);
+  exchange.provider = decision.provider;
+  if (decision.result === 'deny') {
+    sendRefusal(res, exchange, refusalOf(decision, exchange.policy));
+    return;
+  }
+  const provider = decision.provider;
+  const limit = provider?.limits.maxRequestBytes ?? 1_048_576;
+  const read = await readBody(req, limit, ctx.timeouts.clientMs);
+  exchange.requestBytes = read.bytes;
+  facts.bodyBytes = read.bytes;
+  if (provider && decision.apiRulesApplied && !read.overLimit) {
+    const encoding = req.headers['content-encoding'];
+    facts.model = readModel(
+      provider.type,
+      facts.path ?? '',
+      read.body,
+      encoding,
+      provider.models !== undefined,
+    );
+    if (facts.model.kind === 'model') exchange.model = facts.model.model;
+  }
+  decision = decide(policy, facts);
+  if (decision.result === 'deny' || read.overLimit) {
+    const refusal = read.overLimit
+      ? new RefusalError(
+          'REQUEST_TOO_LARGE',
+          `the request body (${read.bytes} bytes) exceeds ${limit} bytes`,
+          {
+            rule: provider ? `${provider.rule}.limits.maxRequestBytes` : 'sidecar',
+          },
+        )
+      : refusalOf(decision, exchange.policy);
+    sendRefusal(res, exchange, refusal, read.overLimit);
+    return;
+  }
+  record(exchange, decision);
+  let credential: CredentialHeaders | undefined;
+  if (provider && decision.apiRulesApplied && loaded) {
+    try {
+      credential = await loaded.credentials.headersFor(provider);
+    } catch (err) {
+      if (!(err instanceof RefusalError)) throw err;
+      sendRefusal(res, exchange, err);
+      return;
+    }
+  }
+  if (provider) ctx.usage.recordRequest(provider.name);
+  const { origin, forwardPath } = route(decision);
+  const identity =
+    provider?.limits.tokensPerMinute !== undefined ? { 'accept-encoding': 'identity' } : undefined;
+  await relay(
+    ctx,
+    exchange,
+    res,
+    {
+      provider,
+      origin,
+      path: forwardPath,
+      method: facts.method ?? 'GET',
+      headers: upstreamRequestHeaders(req.headers, credential, identity),
+      body: read.body,
+      secrets: loaded?.credentials.secretValues() ?? [],
+    },
+    facts,
+  );
+}

@@ -1,0 +1,96 @@
+// Token usage read from responses as they stream past, without holding them back: the JSON body of
+// a non-streaming response (kept up to 1 MiB), or the `usage` objects of an SSE stream (OpenAI's
+// final chunk, Anthropic's message_start and message_delta). Feeds tokensPerMinute and the audit.
+import { StringDecoder } from 'node:string_decoder';
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  responseModel?: string;
+}
+
+const MAX_JSON_BYTES = 1_048_576;
+
+interface UsageFields {
+  prompt_tokens?: unknown;
+  completion_tokens?: unknown;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+}
+
+const int = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+
+function absorb(target: Usage, payload: unknown): void {
+  if (payload === null || typeof payload !== 'object') return;
+  const record = payload as { usage?: UsageFields; model?: unknown; message?: unknown };
+  if (typeof record.model === 'string') target.responseModel = record.model;
+  const usage = record.usage;
+  if (usage && typeof usage === 'object') {
+    const input = int(usage.prompt_tokens) ?? int(usage.input_tokens);
+    const output = int(usage.completion_tokens) ?? int(usage.output_tokens);
+    if (input !== undefined) target.inputTokens = input;
+    if (output !== undefined) target.outputTokens = output;
+  }
+  // Anthropic's message_start wraps the message (and its usage) one level down.
+  if (record.message && typeof record.message === 'object') absorb(target, record.message);
+}
+
+export class UsageScanner {
+  readonly usage: Usage = {};
+  readonly #kind: 'json' | 'sse';
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #partial = '';
+  readonly #decoder = new StringDecoder('utf8');
+
+  constructor(kind: 'json' | 'sse') {
+    this.#kind = kind;
+  }
+
+  /** Which scanner suits a response, if any (encoded bodies are not decoded for this). */
+  static for(contentType: string | undefined, contentEncoding: string | undefined): UsageScanner | undefined {
+    if (contentEncoding !== undefined && contentEncoding !== 'identity') return undefined;
+    if (contentType === undefined) return undefined;
+    if (contentType.startsWith('text/event-stream')) return new UsageScanner('sse');
+    if (contentType.startsWith('application/json')) return new UsageScanner('json');
+    return undefined;
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#kind === 'json') {
+      this.#bytes += chunk.length;
+      if (this.#bytes <= MAX_JSON_BYTES) this.#chunks.push(chunk);
+      else this.#chunks = [];
+      return;
+    }
+    const text = this.#partial + this.#decoder.write(chunk);
+    const lastNewline = text.lastIndexOf('\n');
+    if (lastNewline < 0) {
+      this.#partial = text.length > MAX_JSON_BYTES ? '' : text;
+      return;
+    }
+    this.#partial = text.slice(lastNewline + 1);
+    if (!text.includes('"usage"') && !text.includes('"model"')) return;
+    for (const line of text.slice(0, lastNewline).split('\n')) {
+      if (!line.startsWith('data:') || (!line.includes('"usage"') && !line.includes('"model"'))) continue;
+      try {
+        absorb(this.usage, JSON.parse(line.slice(5)));
+      } catch {
+        // not JSON: nothing to count
+      }
+    }
+  }
+
+  end(): Usage {
+    if (this.#kind === 'json' && this.#chunks.length > 0 && this.#bytes <= MAX_JSON_BYTES) {
+      try {
+        absorb(this.usage, JSON.parse(Buffer.concat(this.#chunks).toString('utf8')));
+      } catch {
+        // not JSON after all
+      }
+      this.#chunks = [];
+    }
+    return this.usage;
+  }
+}
