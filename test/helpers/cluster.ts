@@ -2,6 +2,7 @@
 // run pods in, and typed clients built from the cluster's admin kubeconfig.
 import { afterAll, beforeAll } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { request, type RequestOptions } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { eventually } from './eventually.ts';
@@ -77,4 +78,11 @@ async function getRaw(kc: k8s.KubeConfig, path: string): Promise<{ status: numbe
     req.on('error', reject);
     req.end();
   });
+}
+
+/** The test cluster's PKI folder (CA, service-account signing key), next to its kubeconfig. */
+export function clusterPkiDir(): string {
+  const file = process.env.CHAPERONE_TEST_KUBECONFIG;
+  if (!file) throw new Error('CHAPERONE_TEST_KUBECONFIG is not set');
+  return join(dirname(file), 'pki');
 }

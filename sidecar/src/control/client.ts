@@ -51,9 +51,10 @@ export class ControlClient {
   }
 
   async stop(): Promise<void> {
+    if (this.abort.signal.aborted) return;
     this.abort.abort();
     await this.running?.catch(() => undefined);
-    await this.dispatcher.close();
+    await this.dispatcher.destroy();
   }
 
   private update(patch: Partial<ControlState>): void {

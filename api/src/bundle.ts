@@ -1,0 +1,42 @@
+// The policy bundle chaperone-controller streams to a sidecar: exactly the policies of the pod's
+// namespace that select the pod, and the Secret values they reference. Shared wire contract.
+import type { PolicySpecType } from './policy/index.ts';
+
+/** Paths on the controller's HTTPS server that sidecars use. */
+export const CONTROL_PATHS = {
+  /** GET, Server-Sent Events: `event: bundle` with a PolicyBundle each time it changes. */
+  stream: '/v1/sidecar/stream',
+  /** POST {revision}: the sidecar enforces that bundle revision. */
+  ack: '/v1/sidecar/ack',
+} as const;
+
+/** Headers a sidecar sends with its projected token (Authorization: Bearer ...). */
+export const CONTROL_HEADERS = {
+  /** `<namespace>/<pod name>`, from the downward API: must match the token's bound pod. */
+  pod: 'x-chaperone-pod',
+} as const;
+
+export interface BundlePolicy {
+  name: string;
+  uid: string;
+  generation: number;
+  spec: PolicySpecType;
+}
+
+export interface PolicyBundle {
+  /** Content hash: changes whenever a policy, its generation or a referenced Secret value changes. */
+  revision: string;
+  namespace: string;
+  pod: string;
+  policies: BundlePolicy[];
+  /** `<secret name>/<key>` → value, only for secretRefs of the policies above. */
+  secrets: Record<string, string>;
+  /** secretRefs that could not be resolved (`<secret name>/<key>`): those providers refuse requests. */
+  missingSecrets: string[];
+}
+
+export interface BundleAck {
+  revision: string;
+}
+
+export const secretKey = (name: string, key: string): string => `${name}/${key}`;

@@ -1,0 +1,266 @@
+// Wires the policy control plane: watches AIProviderPolicies and Pods, verifies sidecars, streams
+// each connected sidecar the bundle for its pod, pushes changes (kill switches included) at once,
+// and writes status (observedGeneration, Ready, providers, enforcement) while this replica leads.
+import * as k8s from '@kubernetes/client-node';
+import type { Response, Router } from 'express';
+import { GROUP, POLICY, VERSION } from '../../../api/src/names.ts';
+import type { BundlePolicy } from '../../../api/src/bundle.ts';
+import type { PolicyLookup } from '../admission/lookups.ts';
+import { restartingInformer, type Watched } from '../kube/informer.ts';
+import type { Logger } from '../log.ts';
+import { buildBundle, referencedSecrets, selectPolicies, type PodRef } from './bundle.ts';
+import { SidecarHub } from './hub.ts';
+import { getJson } from './kube-raw.ts';
+import { PolicyStore, type PolicyObject } from './policies.ts';
+import { controlRoutes } from './routes.ts';
+import { SecretCache } from './secrets.ts';
+import { desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
+import { refreshingJwks, tokenVerifier, type SidecarIdentity } from './tokens.ts';
+
+export interface ControlPlaneOptions {
+  kc: k8s.KubeConfig;
+  logger: Logger;
+  /** Whether this replica may write status (leader election); default: always. */
+  isLeader?: () => boolean;
+  secretTtlMs?: number;
+  statusDelayMs?: number;
+}
+
+type AnyPolicy = k8s.KubernetesObject & PolicyObject;
+
+export class ControlPlane {
+  readonly hub: SidecarHub;
+  readonly store = new PolicyStore();
+  readonly router: Router;
+  private readonly kc: k8s.KubeConfig;
+  private readonly logger: Logger;
+  private readonly core: k8s.CoreV1Api;
+  private readonly custom: k8s.CustomObjectsApi;
+  private readonly secrets: SecretCache;
+  private readonly isLeader: () => boolean;
+  private readonly statusDelayMs: number;
+  private readonly written = new Map<string, PolicyStatusBody>();
+  private policies?: Watched<AnyPolicy>;
+  private pods?: Watched<k8s.V1Pod>;
+  private verify?: (token: string | undefined) => Promise<SidecarIdentity>;
+  private statusTimer?: NodeJS.Timeout;
+  private secretTimer?: NodeJS.Timeout;
+
+  constructor(options: ControlPlaneOptions) {
+    this.kc = options.kc;
+    this.logger = options.logger.child({ component: 'control-plane' });
+    this.core = this.kc.makeApiClient(k8s.CoreV1Api);
+    this.custom = this.kc.makeApiClient(k8s.CustomObjectsApi);
+    this.isLeader = options.isLeader ?? (() => true);
+    this.statusDelayMs = options.statusDelayMs ?? 100;
+    const ttl = options.secretTtlMs ?? 30_000;
+    this.secrets = new SecretCache((namespace, name) => this.readSecret(namespace, name), ttl);
+    this.hub = new SidecarHub(() => this.scheduleStatus());
+    this.router = controlRoutes(
+      {
+        verify: (token) => this.verifyToken(token),
+        openStream: (identity, response) => this.openStream(identity, response),
+        ack: (identity, revision) => this.hub.ack(identity.podUid, revision),
+      },
+      this.logger,
+    );
+  }
+
+  /** For admission: providers of the policies that select a pod, so the webhook can wire its env. */
+  readonly policyLookup: PolicyLookup = {
+    providersFor: (pod) =>
+      Promise.resolve(
+        selectPolicies(this.store.accepted(pod.namespace), { ...pod, name: '', uid: '' }).flatMap((p) =>
+          p.spec.providers.map((provider) => ({ name: provider.name, type: provider.type })),
+        ),
+      ),
+  };
+
+  async start(): Promise<void> {
+    const discovery = await getJson<{ issuer: string; jwks_uri: string }>(
+      this.kc,
+      '/.well-known/openid-configuration',
+    );
+    const jwksPath = new URL(discovery.jwks_uri).pathname;
+    this.verify = tokenVerifier({
+      issuer: discovery.issuer,
+      keys: refreshingJwks(() => getJson(this.kc, jwksPath)),
+      readPod: (namespace, name) => this.readPod(namespace, name),
+    });
+
+    this.policies = restartingInformer<AnyPolicy>(
+      this.kc,
+      `/apis/${GROUP}/${VERSION}/${POLICY.plural}`,
+      () =>
+        this.custom.listClusterCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: POLICY.plural,
+        }) as Promise<k8s.KubernetesListObject<AnyPolicy>>,
+      'aiproviderpolicies',
+      this.logger,
+    );
+    const onPolicy = (object: AnyPolicy): void => this.changed(this.store.upsert(object));
+    this.policies.informer.on('add', onPolicy);
+    this.policies.informer.on('update', onPolicy);
+    this.policies.informer.on('delete', (object) => {
+      this.written.delete(object.metadata?.uid ?? '');
+      this.changed(this.store.remove(object));
+    });
+
+    this.pods = restartingInformer<k8s.V1Pod>(
+      this.kc,
+      '/api/v1/pods',
+      () => this.core.listPodForAllNamespaces(),
+      'pods',
+      this.logger,
+    );
+    this.pods.informer.on('update', (pod) => {
+      const uid = pod.metadata?.uid;
+      if (!uid || !this.hub.pods().some((p) => p.uid === uid)) return;
+      this.hub.updateLabels(uid, pod.metadata?.labels ?? {});
+      this.changed(pod.metadata?.namespace);
+    });
+    // A deleted pod's sidecar loses its stream at once; its token no longer verifies either.
+    this.pods.informer.on('delete', (pod) => pod.metadata?.uid && this.hub.close(pod.metadata.uid));
+
+    await Promise.all([this.policies.start(), this.pods.start()]);
+    // Rotated Secret values reach sidecars within the cache TTL.
+    this.secretTimer = setInterval(
+      () => {
+        for (const namespace of new Set(this.hub.pods().map((p) => p.namespace))) this.changed(namespace);
+      },
+      Math.max(1000, this.secrets.ttl),
+    );
+    this.secretTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.secretTimer);
+    clearTimeout(this.statusTimer);
+    this.hub.closeAll();
+    await Promise.all([this.policies?.stop(), this.pods?.stop()]);
+  }
+
+  synced(): boolean {
+    return (this.policies?.synced() ?? false) && (this.pods?.synced() ?? false);
+  }
+
+  private verifyToken(token: string | undefined): Promise<SidecarIdentity> {
+    if (!this.verify) throw new Error('the control plane has not started');
+    return this.verify(token);
+  }
+
+  private async readPod(
+    namespace: string,
+    name: string,
+  ): Promise<{ uid: string; labels: Record<string, string> } | undefined> {
+    try {
+      const pod = await this.core.readNamespacedPod({ namespace, name });
+      return { uid: pod.metadata?.uid ?? '', labels: pod.metadata?.labels ?? {} };
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private async readSecret(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const secret = await this.core.readNamespacedSecret({ namespace, name });
+      return Object.fromEntries(
+        Object.entries(secret.data ?? {}).map(([key, value]) => [
+          key,
+          Buffer.from(value, 'base64').toString('utf8'),
+        ]),
+      );
+    } catch (err) {
+      if (err instanceof k8s.ApiException && err.code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  private podRef(identity: SidecarIdentity): PodRef {
+    return {
+      namespace: identity.namespace,
+      name: identity.podName,
+      uid: identity.podUid,
+      labels: identity.podLabels,
+    };
+  }
+
+  private async bundleFor(pod: PodRef): Promise<ReturnType<typeof buildBundle>> {
+    const policies: BundlePolicy[] = selectPolicies(this.store.accepted(pod.namespace), pod);
+    await this.secrets.load(
+      pod.namespace,
+      referencedSecrets(policies).map((r) => r.name),
+    );
+    return buildBundle(pod, policies, (namespace, name, key) => this.secrets.value(namespace, name, key));
+  }
+
+  private async openStream(identity: SidecarIdentity, response: Response): Promise<void> {
+    const pod = this.podRef(identity);
+    const bundle = await this.bundleFor(pod);
+    this.hub.open(pod, response, identity.expiresAt * 1000);
+    this.hub.push(pod.uid, bundle);
+  }
+
+  /** Pushes fresh bundles to the namespace's connected sidecars (those whose bundle changed). */
+  private changed(namespace: string | undefined): void {
+    if (namespace !== undefined) {
+      for (const pod of this.hub.pods(namespace)) {
+        this.bundleFor(pod)
+          .then((bundle) => {
+            if (this.hub.push(pod.uid, bundle)) {
+              this.logger.debug({ namespace, pod: pod.name, revision: bundle.revision }, 'bundle pushed');
+            }
+          })
+          .catch((err: unknown) =>
+            this.logger.warn({ namespace, pod: pod.name, err: String(err) }, 'bundle not built'),
+          );
+      }
+    }
+    this.scheduleStatus();
+  }
+
+  private scheduleStatus(): void {
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      void this.writeStatus();
+    }, this.statusDelayMs);
+    this.statusTimer.unref();
+  }
+
+  private async writeStatus(): Promise<void> {
+    if (!this.isLeader()) return;
+    const enforcement = this.hub.enforcement(this.store.inForce());
+    for (const state of this.store.states()) {
+      const body = desiredStatus(state, enforcement.get(state.uid), new Date());
+      const previous = this.written.get(state.uid);
+      if (sameStatus(previous, body)) continue;
+      if (previous && previous.conditions[0]?.status === body.conditions[0]?.status) {
+        body.conditions[0]!.lastTransitionTime = previous.conditions[0]!.lastTransitionTime;
+      }
+      try {
+        await this.custom.patchNamespacedCustomObjectStatus(
+          {
+            group: GROUP,
+            version: VERSION,
+            plural: POLICY.plural,
+            namespace: state.namespace,
+            name: state.name,
+            body: { status: body },
+          },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+        this.written.set(state.uid, body);
+      } catch (err) {
+        this.logger.warn(
+          { policy: `${state.namespace}/${state.name}`, err: String(err) },
+          'status not written; will retry',
+        );
+        this.scheduleStatus();
+      }
+    }
+  }
+}
