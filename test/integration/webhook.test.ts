@@ -13,6 +13,7 @@ import { connect } from 'node:tls';
 import * as k8s from '@kubernetes/client-node';
 import { useTestCluster } from '../helpers/cluster.ts';
 import { startController, type RunningController } from '../helpers/controller.ts';
+import { ensurePolicyCrd } from '../helpers/crds.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { createTestCa, writeServingFiles, type TestCa } from '../helpers/tls.ts';
 import { diffPatch } from '../../webhook/src/admission/patch.ts';
@@ -108,6 +109,8 @@ async function logged(fields: Record<string, unknown>): Promise<void> {
 }
 
 beforeAll(async () => {
+  // The controller's policy watch needs the CRD; readiness waits for it.
+  await ensurePolicyCrd(cluster.kc);
   ca = await createTestCa();
   tlsDir = mkdtempSync(join(tmpdir(), 'chaperone-webhook-'));
   files = writeServingFiles(tlsDir, await ca.issueServing());
@@ -272,6 +275,47 @@ describe('injection through the real apiserver', () => {
     const pod = await core.createNamespacedPod({ namespace: enabled, body: podBody('from-namespace') });
     expect(isInjected(pod)).toBe(true);
     await logged({ pod: 'from-namespace', result: 'injected', reason: 'NAMESPACE_OPTED_IN' });
+  });
+
+  it('wires the providers of the AIProviderPolicies that select the pod', async () => {
+    await cluster.customObjects.createNamespacedCustomObject({
+      group: 'chaperone.dev',
+      version: 'v1alpha1',
+      plural: 'aiproviderpolicies',
+      namespace: enabled,
+      body: {
+        apiVersion: 'chaperone.dev/v1alpha1',
+        kind: 'AIProviderPolicy',
+        metadata: { name: 'llm' },
+        spec: {
+          podSelector: { matchLabels: { app: 'llm' } },
+          providers: [
+            {
+              name: 'claude',
+              type: 'anthropic',
+              endpoint: 'https://api.anthropic.com',
+              credentials: { secretRef: { name: 'k', key: 'k' } },
+            },
+          ],
+        },
+      },
+    });
+    // The controller learns of the policy through its watch; retry with fresh pods until it has.
+    let attempt = 0;
+    const pod = await eventually('a pod wired for the policy provider', async () => {
+      const body = podBody(`llm-${attempt++}`);
+      body.metadata!.labels = { app: 'llm' };
+      const created = await core.createNamespacedPod({ namespace: enabled, body });
+      const env = created.spec?.containers[0]?.env ?? [];
+      return env.some((e) => e.name === 'ANTHROPIC_BASE_URL') ? created : undefined;
+    });
+    const env = Object.fromEntries((pod.spec?.containers[0]?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env.ANTHROPIC_BASE_URL).toBe('http://127.0.0.1:15000/claude');
+    expect(env.ANTHROPIC_API_KEY).toBeDefined();
+    // A pod the policy does not select gets no provider wiring.
+    const unselected = await core.createNamespacedPod({ namespace: enabled, body: podBody('unselected') });
+    expect(isInjected(unselected)).toBe(true);
+    expect(unselected.spec?.containers[0]?.env?.some((e) => e.name === 'ANTHROPIC_BASE_URL')).toBe(false);
   });
 
   it('lets chaperone.dev/inject: "false" win over the namespace label', async () => {

@@ -16,6 +16,8 @@ export interface ControllerConfig {
   logLevel: string;
   maxBodyBytes: number;
   tlsPollSeconds: number;
+  leaderElect: boolean;
+  identity: string;
   inject: InjectOptions;
 }
 
@@ -100,6 +102,16 @@ export const FLAGS = {
     env: 'CHAPERONE_TLS_POLL_SECONDS',
     value: 'N',
     help: 're-read the certificate files at least this often (default 10)',
+  },
+  'leader-elect': {
+    env: 'CHAPERONE_LEADER_ELECT',
+    value: 'BOOL',
+    help: 'elect one replica (Lease in --namespace) to write policy status; false: this one always does (default true)',
+  },
+  identity: {
+    env: 'CHAPERONE_IDENTITY',
+    value: 'NAME',
+    help: "this replica's name in Leases (default: the pod name from HOSTNAME)",
   },
   'log-level': {
     env: 'CHAPERONE_LOG_LEVEL',
@@ -207,6 +219,8 @@ export function parseConfig({ argv, env, podNamespace }: ConfigInput): ParsedCon
       logLevel: oneOf('log-level', LOG_LEVELS, 'info'),
       maxBodyBytes: integer('max-body-bytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024),
       tlsPollSeconds: integer('tls-poll-seconds', 10, 1, 3600),
+      leaderElect: oneOf('leader-elect', ['true', 'false'], 'true') === 'true',
+      identity: (get('identity') ?? env.HOSTNAME ?? `controller-${process.pid}`).toLowerCase(),
       inject: {
         ...defaults,
         image: get('sidecar-image') ?? defaults.image,

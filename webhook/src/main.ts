@@ -5,8 +5,9 @@
 import { readFileSync } from 'node:fs';
 import * as k8s from '@kubernetes/client-node';
 import { CHAPERONE_VERSION } from '../../api/src/injection.ts';
-import { noPolicies } from './admission/lookups.ts';
 import { USAGE, parseConfig, type ControllerConfig } from './config.ts';
+import { ControlPlane } from './control/control-plane.ts';
+import { LeaseCoordinator } from './control/leases.ts';
 import { ChaperoneError, ConfigError } from './errors.ts';
 import { namespaceCache } from './kube/namespaces.ts';
 import { createLogger } from './log.ts';
@@ -68,11 +69,21 @@ async function main(): Promise<number> {
 
   const logger = createLogger(config.logLevel);
   const namespaces = namespaceCache(kc, logger);
+  const coordination = config.leaderElect
+    ? new LeaseCoordinator({ kc, namespace: config.namespace, identity: config.identity, logger })
+    : undefined;
+  const controlPlane = new ControlPlane({ kc, logger, ...(coordination && { coordination }) });
   const app = createApp({
-    deps: { namespaces, policies: noPolicies, options: config.inject, controllerNamespace: config.namespace },
+    deps: {
+      namespaces,
+      policies: controlPlane.policyLookup,
+      options: config.inject,
+      controllerNamespace: config.namespace,
+    },
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    isReady: () => namespaces.synced(),
+    routers: [controlPlane.router],
+    isReady: () => namespaces.synced() && controlPlane.synced(),
   });
 
   let https: HttpsHandle;
@@ -113,12 +124,17 @@ async function main(): Promise<number> {
   namespaces
     .start()
     .catch((err: unknown) => logger.error({ err: String(err) }, 'namespace cache failed to start'));
+  // Readiness stays false until the policy and pod watches have synced.
+  controlPlane
+    .start()
+    .then(() => coordination?.start())
+    .catch((err: unknown) => logger.error({ err: String(err) }, 'control plane failed to start'));
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down');
       watcher.close();
-      void Promise.all([https.close(), namespaces.stop()]).then(
+      void Promise.all([https.close(), namespaces.stop(), controlPlane.stop(), coordination?.stop()]).then(
         () => resolve(0),
         () => resolve(1),
       );

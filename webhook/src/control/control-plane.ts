@@ -9,7 +9,7 @@ import type { PolicyLookup } from '../admission/lookups.ts';
 import { restartingInformer, type Watched } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
 import { buildBundle, referencedSecrets, selectPolicies, type PodRef } from './bundle.ts';
-import { SidecarHub } from './hub.ts';
+import { SidecarHub, type Enforcement } from './hub.ts';
 import { getJson } from './kube-raw.ts';
 import { PolicyStore, type PolicyObject } from './policies.ts';
 import { controlRoutes } from './routes.ts';
@@ -17,11 +17,18 @@ import { SecretCache } from './secrets.ts';
 import { desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
 import { refreshingJwks, tokenVerifier, type SidecarIdentity } from './tokens.ts';
 
+/** Several replicas: who writes status, and enforcement summed over every replica's sidecars. */
+export interface Coordination {
+  isLeader(): boolean;
+  publish(local: ReadonlyMap<string, Enforcement>): void;
+  collect(): Promise<Map<string, Enforcement>>;
+}
+
 export interface ControlPlaneOptions {
   kc: k8s.KubeConfig;
   logger: Logger;
-  /** Whether this replica may write status (leader election); default: always. */
-  isLeader?: () => boolean;
+  /** Leader election and cross-replica counts; without it this replica alone writes status. */
+  coordination?: Coordination;
   secretTtlMs?: number;
   statusDelayMs?: number;
 }
@@ -37,7 +44,7 @@ export class ControlPlane {
   private readonly core: k8s.CoreV1Api;
   private readonly custom: k8s.CustomObjectsApi;
   private readonly secrets: SecretCache;
-  private readonly isLeader: () => boolean;
+  private readonly coordination?: Coordination;
   private readonly statusDelayMs: number;
   private readonly written = new Map<string, PolicyStatusBody>();
   private policies?: Watched<AnyPolicy>;
@@ -45,13 +52,14 @@ export class ControlPlane {
   private verify?: (token: string | undefined) => Promise<SidecarIdentity>;
   private statusTimer?: NodeJS.Timeout;
   private secretTimer?: NodeJS.Timeout;
+  private coordinationTimer?: NodeJS.Timeout;
 
   constructor(options: ControlPlaneOptions) {
     this.kc = options.kc;
     this.logger = options.logger.child({ component: 'control-plane' });
     this.core = this.kc.makeApiClient(k8s.CoreV1Api);
     this.custom = this.kc.makeApiClient(k8s.CustomObjectsApi);
-    this.isLeader = options.isLeader ?? (() => true);
+    this.coordination = options.coordination;
     this.statusDelayMs = options.statusDelayMs ?? 100;
     const ttl = options.secretTtlMs ?? 30_000;
     this.secrets = new SecretCache((namespace, name) => this.readSecret(namespace, name), ttl);
@@ -133,10 +141,16 @@ export class ControlPlane {
       Math.max(1000, this.secrets.ttl),
     );
     this.secretTimer.unref();
+    if (this.coordination) {
+      // Other replicas' counts arrive through their Leases: fold them in regularly.
+      this.coordinationTimer = setInterval(() => this.scheduleStatus(), 2000);
+      this.coordinationTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     clearInterval(this.secretTimer);
+    clearInterval(this.coordinationTimer);
     clearTimeout(this.statusTimer);
     this.hub.closeAll();
     await Promise.all([this.policies?.stop(), this.pods?.stop()]);
@@ -232,8 +246,15 @@ export class ControlPlane {
   }
 
   private async writeStatus(): Promise<void> {
-    if (!this.isLeader()) return;
-    const enforcement = this.hub.enforcement(this.store.inForce());
+    const local = this.hub.enforcement(this.store.inForce());
+    this.coordination?.publish(local);
+    if (this.coordination && !this.coordination.isLeader()) return;
+    let enforcement = local;
+    try {
+      if (this.coordination) enforcement = await this.coordination.collect();
+    } catch (err) {
+      this.logger.warn({ err: String(err) }, "replica counts unavailable; writing this replica's own");
+    }
     for (const state of this.store.states()) {
       const body = desiredStatus(state, enforcement.get(state.uid), new Date());
       const previous = this.written.get(state.uid);

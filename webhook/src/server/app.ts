@@ -1,6 +1,6 @@
 // The controller's HTTP surface: POST /mutate (AdmissionReview admission.k8s.io/v1), GET /healthz,
 // GET /readyz. Malformed requests get a 400 with a stable reason, never a guess.
-import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import express, { type Express, type NextFunction, type Request, type Response, type Router } from 'express';
 import { handleAdmissionRequest, type AdmissionDecision } from '../admission/handle.ts';
 import type { AdmissionDeps } from '../admission/admit-pod.ts';
 import { parseAdmissionReview, reviewOf, type AdmissionRequest } from '../admission/review.ts';
@@ -15,6 +15,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Readiness beyond "the process serves": e.g. the namespace cache has synced. */
   isReady?: () => boolean;
+  /** Further routes served beside /mutate (the sidecars' policy stream). */
+  routers?: Router[];
   /** Server-side handling time of every answered AdmissionReview (benchmark, metrics). */
   onAdmission?: (durationMs: number, decision: AdmissionDecision) => void;
 }
@@ -126,6 +128,8 @@ export function createApp(options: AppOptions): Express {
   app.all('/mutate', (_req, res) => {
     sendError(res, 405, { code: 'METHOD_NOT_ALLOWED', message: 'POST an AdmissionReview to /mutate' });
   });
+  for (const router of options.routers ?? []) app.use(router);
+
   app.use((_req, res) => {
     sendError(res, 404, {
       code: 'NOT_FOUND',
