@@ -223,7 +223,8 @@ describe('a sidecar with a valid projected token', () => {
       };
       return policy.status?.enforcement?.summary === '1/1' ? policy.status : undefined;
     });
-    expect(status.conditions?.[0]).toMatchObject({ type: 'Ready', status: 'True' });
+    expect(status.conditions?.find((c) => c.type === 'Accepted')).toMatchObject({ status: 'True' });
+    expect(status.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True' });
     expect(status.providers).toBe('openai');
     expect(client.status.connected).toBe(true);
   });
@@ -253,6 +254,61 @@ describe('a sidecar with a valid projected token', () => {
         ? true
         : undefined;
     });
+  });
+
+  it('records the kill switch as an Event on the policy', async () => {
+    const events = await eventually('KillSwitchEngaged event', async () => {
+      const list = await cluster.core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=checkout',
+      });
+      return list.items.some((e) => e.reason === 'KillSwitchEngaged') ? list.items : undefined;
+    });
+    const engaged = events.find((e) => e.reason === 'KillSwitchEngaged')!;
+    expect(engaged.type).toBe('Warning');
+    expect(engaged.involvedObject.kind).toBe('AIProviderPolicy');
+    expect(engaged.message).toBe('kill switch engaged: every request under this policy is refused');
+  });
+
+  it('reports a missing Secret on Ready, and the provider in missingSecrets', async () => {
+    await cluster.customObjects.patchNamespacedCustomObject(
+      {
+        ...policies,
+        namespace,
+        name: 'checkout',
+        body: {
+          spec: {
+            killSwitch: false,
+            providers: [
+              {
+                name: 'openai',
+                type: 'openai',
+                endpoint: 'https://api.openai.com',
+                credentials: { secretRef: { name: 'absent', key: 'apiKey' } },
+              },
+            ],
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
+    const bundle = await eventually('bundle without the secret', () =>
+      seen.find((b) => b.missingSecrets.length > 0),
+    );
+    expect(bundle.missingSecrets).toEqual(['absent/apiKey']);
+    expect(bundle.secrets).toEqual({});
+    const ready = await eventually('Ready False SecretMissing', async () => {
+      const policy = (await cluster.customObjects.getNamespacedCustomObject({
+        ...policies,
+        namespace,
+        name: 'checkout',
+      })) as {
+        status?: { conditions?: { type: string; status: string; reason: string; message: string }[] };
+      };
+      const condition = policy.status?.conditions?.find((c) => c.type === 'Ready');
+      return condition?.reason === 'SecretMissing' ? condition : undefined;
+    });
+    expect(ready).toMatchObject({ status: 'False', message: 'Secret absent does not exist' });
   });
 
   it('loses its stream when its pod is deleted, and its token no longer opens one', async () => {

@@ -72,7 +72,12 @@ async function main(): Promise<number> {
   const coordination = config.leaderElect
     ? new LeaseCoordinator({ kc, namespace: config.namespace, identity: config.identity, logger })
     : undefined;
-  const controlPlane = new ControlPlane({ kc, logger, ...(coordination && { coordination }) });
+  const controlPlane = new ControlPlane({
+    kc,
+    logger,
+    identity: config.identity,
+    ...(coordination && { coordination }),
+  });
   const app = createApp({
     deps: {
       namespaces,

@@ -1,7 +1,7 @@
 // Small builders for the AIProviderPolicy schema: they keep every field described and every
 // CEL rule paired with the message a user sees when the apiserver (or the local validator)
 // rejects a manifest.
-import Type, { type TSchema, type TUnsafe } from 'typebox';
+import Type, { type TArray, type TString, type TUnsafe } from 'typebox';
 
 /** A Kubernetes CEL validation rule (`x-kubernetes-validations` entry). */
 export interface CelRule {
@@ -45,7 +45,7 @@ export const dnsLabel = (what: string): CelRule =>
   );
 
 /** Region codes such as `eu`, `us`, `eu-west`, `us-east-1`. */
-export const RegionList = (description: string): TSchema =>
+export const RegionList = (description: string): TArray<TString> =>
   Type.Array(
     Type.String({
       maxLength: 32,

@@ -14,7 +14,10 @@ import { getJson } from './kube-raw.ts';
 import { PolicyStore, type PolicyObject } from './policies.ts';
 import { controlRoutes } from './routes.ts';
 import { SecretCache } from './secrets.ts';
-import { desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
+import { EventRecorder } from './events.ts';
+import { killSwitchEvents } from './events.ts';
+import { policyFindings } from './findings.ts';
+import { carryTransitionTimes, desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
 import { refreshingJwks, tokenVerifier, type SidecarIdentity } from './tokens.ts';
 
 /** Several replicas: who writes status, and enforcement summed over every replica's sidecars. */
@@ -31,6 +34,8 @@ export interface ControlPlaneOptions {
   coordination?: Coordination;
   secretTtlMs?: number;
   statusDelayMs?: number;
+  /** This replica's name on Events. */
+  identity?: string;
 }
 
 type AnyPolicy = k8s.KubernetesObject & PolicyObject;
@@ -47,6 +52,7 @@ export class ControlPlane {
   private readonly coordination?: Coordination;
   private readonly statusDelayMs: number;
   private readonly written = new Map<string, PolicyStatusBody>();
+  private readonly events: EventRecorder;
   private policies?: Watched<AnyPolicy>;
   private pods?: Watched<k8s.V1Pod>;
   private verify?: (token: string | undefined) => Promise<SidecarIdentity>;
@@ -64,6 +70,7 @@ export class ControlPlane {
     const ttl = options.secretTtlMs ?? 30_000;
     this.secrets = new SecretCache((namespace, name) => this.readSecret(namespace, name), ttl);
     this.hub = new SidecarHub(() => this.scheduleStatus());
+    this.events = new EventRecorder(this.kc, this.logger, options.identity ?? 'chaperone-controller');
     this.router = controlRoutes(
       {
         verify: (token) => this.verifyToken(token),
@@ -108,7 +115,18 @@ export class ControlPlane {
       'aiproviderpolicies',
       this.logger,
     );
-    const onPolicy = (object: AnyPolicy): void => this.changed(this.store.upsert(object));
+    const onPolicy = (object: AnyPolicy): void => {
+      const result = this.store.update(object);
+      if (!result) return;
+      const { state, previous } = result;
+      // Only transitions are events; the first sight of a policy at start-up (no previous) is not.
+      if (previous && state.accepted && this.leads()) {
+        for (const event of killSwitchEvents(previous.spec, state.accepted.spec)) {
+          void this.events.record(state, event);
+        }
+      }
+      this.changed(result.namespace);
+    };
     this.policies.informer.on('add', onPolicy);
     this.policies.informer.on('update', onPolicy);
     this.policies.informer.on('delete', (object) => {
@@ -236,6 +254,10 @@ export class ControlPlane {
     this.scheduleStatus();
   }
 
+  private leads(): boolean {
+    return !this.coordination || this.coordination.isLeader();
+  }
+
   private scheduleStatus(): void {
     if (this.statusTimer) return;
     this.statusTimer = setTimeout(() => {
@@ -256,12 +278,26 @@ export class ControlPlane {
       this.logger.warn({ err: String(err) }, "replica counts unavailable; writing this replica's own");
     }
     for (const state of this.store.states()) {
-      const body = desiredStatus(state, enforcement.get(state.uid), new Date());
+      let findings: ReturnType<typeof policyFindings> = [];
+      if (state.accepted) {
+        const spec = state.accepted.spec;
+        try {
+          await this.secrets.load(
+            state.namespace,
+            referencedSecrets([state.accepted]).map((r) => r.name),
+          );
+          findings = policyFindings(spec, (name) => this.secrets.keys(state.namespace, name));
+        } catch (err) {
+          this.logger.warn(
+            { policy: `${state.namespace}/${state.name}`, err: String(err) },
+            'secrets not readable',
+          );
+        }
+      }
+      const body = desiredStatus(state, enforcement.get(state.uid), findings, new Date());
       const previous = this.written.get(state.uid);
       if (sameStatus(previous, body)) continue;
-      if (previous && previous.conditions[0]?.status === body.conditions[0]?.status) {
-        body.conditions[0]!.lastTransitionTime = previous.conditions[0]!.lastTransitionTime;
-      }
+      carryTransitionTimes(previous, body);
       try {
         await this.custom.patchNamespacedCustomObjectStatus(
           {

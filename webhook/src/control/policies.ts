@@ -26,6 +26,13 @@ export class PolicyStore {
 
   /** Records the object; returns its namespace (the sidecars to refresh). */
   upsert(object: PolicyObject): string | undefined {
+    return this.update(object)?.namespace;
+  }
+
+  /** Records the object; returns its new state and the previously accepted policy. */
+  update(
+    object: PolicyObject,
+  ): { namespace: string; state: PolicyState; previous?: BundlePolicy } | undefined {
     const { name, namespace, uid, generation = 0 } = object.metadata ?? {};
     if (!name || !namespace || !uid) return undefined;
     const previous = this.byUid.get(uid);
@@ -46,7 +53,7 @@ export class PolicyStore {
           error: formatErrors(result.errors),
         };
     this.byUid.set(uid, state);
-    return namespace;
+    return { namespace, state, ...(previous?.accepted && { previous: previous.accepted }) };
   }
 
   remove(object: PolicyObject): string | undefined {

@@ -30,6 +30,12 @@ export class SecretCache {
     );
   }
 
+  /** The Secret's keys, or undefined when it does not exist (or was not loaded). */
+  keys(namespace: string, name: string): string[] | undefined {
+    const data = this.entries.get(`${namespace}/${name}`)?.data;
+    return data ? Object.keys(data) : undefined;
+  }
+
   value(namespace: string, name: string, key: string): string | undefined {
     return this.entries.get(`${namespace}/${name}`)?.data?.[key];
   }

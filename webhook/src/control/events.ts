@@ -1,0 +1,116 @@
+// Kubernetes Events on policies, aggregated: one Event per (policy, reason, message) whose count
+// and lastTimestamp grow, never one Event per occurrence. Written by the leader only.
+import * as k8s from '@kubernetes/client-node';
+import type { PolicySpecType } from '../../../api/src/policy/index.ts';
+import { API_VERSION, POLICY } from '../../../api/src/names.ts';
+import type { Logger } from '../log.ts';
+
+export interface PolicyRef {
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export interface EventSpec {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** How many occurrences this records (aggregated denials). */
+  count?: number;
+}
+
+/** Kill-switch transitions between two versions of a spec, as Events. Pure. */
+export function killSwitchEvents(previous: PolicySpecType | undefined, next: PolicySpecType): EventSpec[] {
+  const events: EventSpec[] = [];
+  const was = previous?.killSwitch ?? false;
+  if (next.killSwitch !== was) {
+    events.push(
+      next.killSwitch
+        ? {
+            type: 'Warning',
+            reason: 'KillSwitchEngaged',
+            message: 'kill switch engaged: every request under this policy is refused',
+          }
+        : { type: 'Normal', reason: 'KillSwitchReleased', message: 'kill switch released' },
+    );
+  }
+  const before = new Map((previous?.providers ?? []).map((p) => [p.name, p.killSwitch]));
+  for (const p of next.providers) {
+    if (p.killSwitch === (before.get(p.name) ?? false)) continue;
+    events.push(
+      p.killSwitch
+        ? {
+            type: 'Warning',
+            reason: 'KillSwitchEngaged',
+            message: `kill switch engaged for provider ${p.name}`,
+          }
+        : {
+            type: 'Normal',
+            reason: 'KillSwitchReleased',
+            message: `kill switch released for provider ${p.name}`,
+          },
+    );
+  }
+  return events;
+}
+
+const AGGREGATE_WINDOW_MS = 10 * 60 * 1000;
+
+export class EventRecorder {
+  private readonly core: k8s.CoreV1Api;
+  private readonly logger: Logger;
+  private readonly identity: string;
+  private readonly recent = new Map<string, { name: string; count: number; at: number }>();
+
+  constructor(kc: k8s.KubeConfig, logger: Logger, identity: string) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.logger = logger;
+    this.identity = identity;
+  }
+
+  async record(policy: PolicyRef, event: EventSpec): Promise<void> {
+    const key = `${policy.uid}\n${event.reason}\n${event.message}`;
+    const now = new Date();
+    const add = event.count ?? 1;
+    const seen = this.recent.get(key);
+    try {
+      if (seen && now.getTime() - seen.at < AGGREGATE_WINDOW_MS) {
+        seen.count += add;
+        seen.at = now.getTime();
+        await this.core.patchNamespacedEvent(
+          { name: seen.name, namespace: policy.namespace, body: { count: seen.count, lastTimestamp: now } },
+          k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+        );
+        return;
+      }
+      const created = await this.core.createNamespacedEvent({
+        namespace: policy.namespace,
+        body: {
+          metadata: { generateName: `${policy.name}.` },
+          involvedObject: {
+            apiVersion: API_VERSION,
+            kind: POLICY.kind,
+            name: policy.name,
+            namespace: policy.namespace,
+            uid: policy.uid,
+          },
+          type: event.type,
+          reason: event.reason,
+          message: event.message,
+          count: add,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: 'chaperone-controller', host: this.identity },
+          reportingComponent: 'chaperone.dev/controller',
+          reportingInstance: this.identity,
+        },
+      });
+      this.recent.set(key, { name: created.metadata.name!, count: add, at: now.getTime() });
+    } catch (err) {
+      this.logger.warn(
+        { policy: `${policy.namespace}/${policy.name}`, reason: event.reason, err: String(err) },
+        'event not recorded',
+      );
+    }
+  }
+}
