@@ -3,7 +3,7 @@
 // with what it read from flags and env; tests and the benchmark call it in-process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { RefusalError } from '../../api/src/refusals.ts';
 import { adminHandler } from './admin/server.ts';
@@ -56,10 +56,20 @@ function listen(server: Server, address: ListenAddress): Promise<number> {
   });
 }
 
-function close(server: Server): Promise<void> {
+/** Tracks every socket (CONNECT tunnels leave the HTTP server's own bookkeeping). */
+function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+function close(server: Server, sockets: Set<Socket>): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
-    server.closeAllConnections();
+    for (const socket of sockets) socket.destroy();
   });
 }
 
@@ -131,7 +141,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
       );
   });
 
-  const badRequest = (socket: Duplex, err: Error & { code?: string }): void => {
+  const badRequest = (err: Error & { code?: string }, socket: Duplex): void => {
     const exchange = newExchange('endpoint', 'UNKNOWN');
     exchange.policy = store.current()?.policy.name ?? null;
     if (socket.writable)
@@ -154,6 +164,9 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     keepAliveTimeout: 65_000,
     headersTimeout: timeouts.clientMs,
     requestTimeout: 0,
+    // The endpoints ignore Host and the forward proxy checks it against the target itself, so a
+    // missing one takes the same JSON refusal path as everything else rather than Node's bare 400.
+    requireHostHeader: false,
   };
 
   const providers = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) =>
@@ -190,6 +203,9 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     }),
   );
 
+  const providerSockets = trackSockets(providers);
+  const forwardSockets = trackSockets(forward);
+  const adminSockets = trackSockets(admin);
   ports.providers = await listen(providers, options.listen.providers);
   ports.forwardProxy = await listen(forward, options.listen.forwardProxy);
   ports.admin = await listen(admin, options.listen.admin);
@@ -202,7 +218,11 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     async close() {
       for (const entry of active)
         entry.cut(new RefusalError('UPSTREAM_ERROR', 'the sidecar is shutting down'));
-      await Promise.all([close(providers), close(forward), close(admin)]);
+      await Promise.all([
+        close(providers, providerSockets),
+        close(forward, forwardSockets),
+        close(admin, adminSockets),
+      ]);
       await upstreams.close();
     },
   };

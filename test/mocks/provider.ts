@@ -126,6 +126,11 @@ export async function startMockProvider(
       });
     });
   });
+  const raw = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    raw.add(socket);
+    socket.on('close', () => raw.delete(socket));
+  });
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -146,7 +151,7 @@ export async function startMockProvider(
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of raw) socket.destroy();
       }),
   };
 }
