@@ -34,6 +34,8 @@ export interface MockProvider {
   next(behaviour: Behaviour, times?: number): void;
   /** Sockets currently open to the mock (for disconnect and pooling assertions). */
   openSockets(): number;
+  /** TLS connections accepted so far. */
+  connections: number;
   /** Requests aborted by the client before the mock finished its response. */
   aborted: number;
   close(): Promise<void>;
@@ -98,7 +100,7 @@ export async function startMockProvider(
   const requests: RecordedRequest[] = [];
   const queue: { behaviour: Behaviour; times: number }[] = [];
   const sockets = new Set<Socket>();
-  const state = { aborted: 0 };
+  const state = { aborted: 0, connections: 0 };
   const server: Server = createServer({ cert: pki.cert, key: pki.key }, (req, res) => {
     void readAll(req).then((body) => {
       const recorded: RecordedRequest = {
@@ -132,6 +134,7 @@ export async function startMockProvider(
     socket.on('close', () => raw.delete(socket));
   });
   server.on('secureConnection', (socket: Socket) => {
+    state.connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -143,6 +146,9 @@ export async function startMockProvider(
     requests,
     get aborted() {
       return state.aborted;
+    },
+    get connections() {
+      return state.connections;
     },
     next(behaviour, times = 1) {
       queue.push({ behaviour, times });
