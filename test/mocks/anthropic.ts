@@ -1,6 +1,7 @@
 // An Anthropic mock: the Messages API, as JSON and as its SSE event stream (message_start,
 // content_block_start, ping, content_block_delta..., content_block_stop, message_delta,
-// message_stop). Keys are checked as Anthropic does (`x-api-key`, with `anthropic-version`).
+// message_stop). Keys are checked as Anthropic does (`x-api-key` or a Bearer token, with
+// `anthropic-version`).
 import {
   commonScenario,
   modelOf,
@@ -25,7 +26,8 @@ const event = (type: string, data: object): string =>
 
 export function startAnthropicMock(options: MockProviderOptions): Promise<MockProvider> {
   return startMockProvider((req, res, ctx) => {
-    const key = req.headers['x-api-key'];
+    // Anthropic takes the key as x-api-key; recent SDKs send it as a Bearer token, which it also accepts.
+    const key = req.headers['x-api-key'] ?? req.headers.authorization?.replace(/^Bearer /, '');
     if (typeof key !== 'string' || !ctx.acceptKeys.includes(key)) {
       sendJson(res, 401, {
         type: 'error',
