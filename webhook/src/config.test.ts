@@ -104,12 +104,53 @@ describe('parseConfig', () => {
     [[...base, '--log-level', 'loud'], {}, /--log-level/],
     [[...base, '--image-pull-policy', 'Sometimes'], {}, /Always, IfNotPresent, Never/],
     [[...base, '--controller-url', 'ftp://x'], {}, /--controller-url .* must be an http\(s\) URL/],
+    [[...base, '--sidecar-cpu-limit', 'lots'], {}, /--sidecar-cpu-limit .* positive Kubernetes quantity/],
+    [
+      [...base, '--sidecar-memory-request', '1Gi'],
+      {},
+      /--sidecar-memory-request 1Gi exceeds --sidecar-memory-limit 256Mi/,
+    ],
+    [
+      [...base, '--manage-certificates', 'tls'],
+      {},
+      /--webhook-config .* is required with --manage-certificates/,
+    ],
+    [
+      [...base, '--manage-certificates', 'tls', '--webhook-config', 'w', '--cert-renew-before-days', '365'],
+      {},
+      /--cert-renew-before-days \(365\) must be less than --cert-validity-days \(365\)/,
+    ],
     [[...base, '--unknown'], {}, /Unknown option '--unknown'/],
     [[...base, 'positional'], {}, /positional/],
   ])('refuses %j with CONFIG_INVALID', (argv, env, message) => {
     const err = refusal(argv, env);
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toMatch(message);
+  });
+
+  it('sets the sidecar resources from flags or the environment, defaulting to SIDECAR_DEFAULTS', () => {
+    expect(config(base).inject.resources).toEqual({
+      requests: { cpu: '50m', memory: '64Mi' },
+      limits: { cpu: '1', memory: '256Mi' },
+    });
+    expect(
+      config([...base, '--sidecar-cpu-request', '200m'], { CHAPERONE_SIDECAR_MEMORY_LIMIT: '1Gi' }).inject
+        .resources,
+    ).toEqual({ requests: { cpu: '200m', memory: '64Mi' }, limits: { cpu: '1', memory: '1Gi' } });
+  });
+
+  it('manages certificates only when asked, with the renewal defaults', () => {
+    expect(config(base).certificates).toBeUndefined();
+    expect(
+      config([...base, '--manage-certificates', 'ctl-tls'], { CHAPERONE_WEBHOOK_CONFIG: 'ctl-webhook' })
+        .certificates,
+    ).toEqual({
+      secretName: 'ctl-tls',
+      webhookConfigName: 'ctl-webhook',
+      validityDays: 365,
+      renewBeforeDays: 30,
+      checkIntervalSeconds: 3600,
+    });
   });
 
   it('answers --help and documents every flag with its environment variable', () => {

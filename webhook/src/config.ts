@@ -1,10 +1,16 @@
 // chaperone-controller's configuration: flags, each with an environment fallback (flag wins).
 // Pure: the caller passes argv, the environment and the in-cluster namespace file's content.
 import { parseArgs } from 'node:util';
-import { SIDECAR_MODES, TOKEN_EXPIRATION, type SidecarMode } from '../../api/src/injection.ts';
+import {
+  SIDECAR_DEFAULTS,
+  SIDECAR_MODES,
+  TOKEN_EXPIRATION,
+  type SidecarMode,
+} from '../../api/src/injection.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './server/app.ts';
-import { defaultInjectOptions, type InjectOptions } from './inject/settings.ts';
+import { parseQuantity } from './inject/quantity.ts';
+import { defaultInjectOptions, type InjectOptions, type Resources } from './inject/settings.ts';
 
 export interface ControllerConfig {
   /** undefined: use the in-cluster service account. */
@@ -19,6 +25,18 @@ export interface ControllerConfig {
   leaderElect: boolean;
   identity: string;
   inject: InjectOptions;
+  /** Set when this controller renews its own generated webhook certificate (--manage-certificates). */
+  certificates: CertificateConfig | undefined;
+}
+
+export interface CertificateConfig {
+  /** The TLS Secret in --namespace (tls.crt, tls.key, ca.crt). */
+  secretName: string;
+  /** The MutatingWebhookConfiguration whose caBundle must trust the Secret's CA. */
+  webhookConfigName: string;
+  validityDays: number;
+  renewBeforeDays: number;
+  checkIntervalSeconds: number;
 }
 
 interface FlagSpec {
@@ -112,6 +130,51 @@ export const FLAGS = {
     env: 'CHAPERONE_IDENTITY',
     value: 'NAME',
     help: "this replica's name in Leases (default: the pod name from HOSTNAME)",
+  },
+  'sidecar-cpu-request': {
+    env: 'CHAPERONE_SIDECAR_CPU_REQUEST',
+    value: 'QUANTITY',
+    help: `sidecar CPU request unless a pod annotation sets it (default ${SIDECAR_DEFAULTS.resources.requests.cpu})`,
+  },
+  'sidecar-cpu-limit': {
+    env: 'CHAPERONE_SIDECAR_CPU_LIMIT',
+    value: 'QUANTITY',
+    help: `sidecar CPU limit (default ${SIDECAR_DEFAULTS.resources.limits.cpu})`,
+  },
+  'sidecar-memory-request': {
+    env: 'CHAPERONE_SIDECAR_MEMORY_REQUEST',
+    value: 'QUANTITY',
+    help: `sidecar memory request (default ${SIDECAR_DEFAULTS.resources.requests.memory})`,
+  },
+  'sidecar-memory-limit': {
+    env: 'CHAPERONE_SIDECAR_MEMORY_LIMIT',
+    value: 'QUANTITY',
+    help: `sidecar memory limit (default ${SIDECAR_DEFAULTS.resources.limits.memory})`,
+  },
+  'manage-certificates': {
+    env: 'CHAPERONE_MANAGE_CERTIFICATES',
+    value: 'SECRET',
+    help: 'renew the generated serving certificate in this TLS Secret (in --namespace) before it expires',
+  },
+  'webhook-config': {
+    env: 'CHAPERONE_WEBHOOK_CONFIG',
+    value: 'NAME',
+    help: "the MutatingWebhookConfiguration whose caBundle trusts the Secret's CA (with --manage-certificates)",
+  },
+  'cert-validity-days': {
+    env: 'CHAPERONE_CERT_VALIDITY_DAYS',
+    value: 'N',
+    help: 'lifetime of a renewed CA and certificate (default 365)',
+  },
+  'cert-renew-before-days': {
+    env: 'CHAPERONE_CERT_RENEW_BEFORE_DAYS',
+    value: 'N',
+    help: 'renew when fewer days than this remain (default 30)',
+  },
+  'cert-check-seconds': {
+    env: 'CHAPERONE_CERT_CHECK_SECONDS',
+    value: 'N',
+    help: 'how often the certificate is checked (default 3600)',
   },
   'log-level': {
     env: 'CHAPERONE_LOG_LEVEL',
@@ -236,8 +299,67 @@ export function parseConfig({ argv, env, podNamespace }: ConfigInput): ParsedCon
         tokenAudiences: list('token-audiences'),
         noProxy: list('no-proxy'),
         clusterDomain: get('cluster-domain') ?? defaults.clusterDomain,
+        resources: sidecarResources(get),
       },
+      certificates: certificateConfig(get, integer),
     },
+  };
+}
+
+function sidecarResources(get: (name: FlagName) => string | undefined): Resources {
+  const d = SIDECAR_DEFAULTS.resources;
+  const quantity = (name: FlagName, fallback: string): string => {
+    const text = get(name);
+    if (text === undefined) return fallback;
+    const value = parseQuantity(text);
+    if (value === undefined || !(value > 0))
+      throw new ConfigError(
+        `--${name} (${FLAGS[name].env}) must be a positive Kubernetes quantity (e.g. 100m, 1, 128Mi), got ${JSON.stringify(text)}`,
+      );
+    return text;
+  };
+  const resources: Resources = {
+    requests: {
+      cpu: quantity('sidecar-cpu-request', d.requests.cpu),
+      memory: quantity('sidecar-memory-request', d.requests.memory),
+    },
+    limits: {
+      cpu: quantity('sidecar-cpu-limit', d.limits.cpu),
+      memory: quantity('sidecar-memory-limit', d.limits.memory),
+    },
+  };
+  for (const kind of ['cpu', 'memory'] as const) {
+    if (parseQuantity(resources.requests[kind])! > parseQuantity(resources.limits[kind])!)
+      throw new ConfigError(
+        `--sidecar-${kind}-request ${resources.requests[kind]} exceeds --sidecar-${kind}-limit ${resources.limits[kind]}`,
+      );
+  }
+  return resources;
+}
+
+function certificateConfig(
+  get: (name: FlagName) => string | undefined,
+  integer: (name: FlagName, fallback: number, min: number, max: number) => number,
+): CertificateConfig | undefined {
+  const secretName = get('manage-certificates');
+  if (secretName === undefined) return undefined;
+  const webhookConfigName = get('webhook-config');
+  if (webhookConfigName === undefined)
+    throw new ConfigError(
+      `--webhook-config (${FLAGS['webhook-config'].env}) is required with --manage-certificates`,
+    );
+  const validityDays = integer('cert-validity-days', 365, 2, 3650);
+  const renewBeforeDays = integer('cert-renew-before-days', 30, 1, 3650);
+  if (renewBeforeDays >= validityDays)
+    throw new ConfigError(
+      `--cert-renew-before-days (${renewBeforeDays}) must be less than --cert-validity-days (${validityDays})`,
+    );
+  return {
+    secretName,
+    webhookConfigName,
+    validityDays,
+    renewBeforeDays,
+    checkIntervalSeconds: integer('cert-check-seconds', 3600, 1, 86_400),
   };
 }
 

@@ -14,6 +14,8 @@ import { createLogger } from './log.ts';
 import { createApp } from './server/app.ts';
 import { startHttpsServer, type HttpsHandle } from './server/https.ts';
 import { loadTlsMaterial, watchTlsFiles, type TlsMaterial } from './server/tls.ts';
+import { CertificateManager } from './tls/manager.ts';
+import { serviceDnsNames } from './tls/rotation.ts';
 
 const POD_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -126,6 +128,20 @@ async function main(): Promise<number> {
     },
     'listening',
   );
+  // Without cert-manager, this controller renews its generated certificate and the webhook's caBundle.
+  const certificates =
+    config.certificates &&
+    new CertificateManager({
+      kc,
+      namespace: config.namespace,
+      ...config.certificates,
+      fallbackDnsNames: serviceDnsNames(
+        new URL(config.inject.controllerUrl).hostname,
+        config.inject.clusterDomain,
+      ),
+      logger,
+    });
+  certificates?.start();
   namespaces
     .start()
     .catch((err: unknown) => logger.error({ err: String(err) }, 'namespace cache failed to start'));
@@ -139,7 +155,13 @@ async function main(): Promise<number> {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down');
       watcher.close();
-      void Promise.all([https.close(), namespaces.stop(), controlPlane.stop(), coordination?.stop()]).then(
+      void Promise.all([
+        https.close(),
+        namespaces.stop(),
+        controlPlane.stop(),
+        coordination?.stop(),
+        certificates?.stop(),
+      ]).then(
         () => resolve(0),
         () => resolve(1),
       );

@@ -75,6 +75,17 @@ describe('resolveSettings: valid overrides', () => {
     expect(resolveSettings(pod(annotations), defaultInjectOptions()).settings).toMatchObject(expected);
   });
 
+  it("takes the sidecar resources from the controller's options; an annotation still wins", () => {
+    const options = defaultInjectOptions({
+      resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '512Mi' } },
+    });
+    const { settings } = resolveSettings(pod({ 'chaperone.dev/proxy-memory-limit': '1Gi' }), options);
+    expect(settings.resources).toEqual({
+      requests: { cpu: '100m', memory: '128Mi' },
+      limits: { cpu: '2', memory: '1Gi' },
+    });
+  });
+
   it('appends NO_PROXY entries from the options, then the annotation, under the cluster domain', () => {
     const { settings } = resolveSettings(
       pod({ 'chaperone.dev/no-proxy': '10.0.0.0/8, .corp.example' }),

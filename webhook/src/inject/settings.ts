@@ -39,6 +39,8 @@ export interface InjectOptions {
   /** Appended to the built-in NO_PROXY list (e.g. the cluster's pod and service CIDRs). */
   noProxy: readonly string[];
   clusterDomain: string;
+  /** Sidecar requests and limits when the pod sets no proxy-* annotation (default SIDECAR_DEFAULTS). */
+  resources?: Resources;
 }
 
 /** Options for one pod: the process options plus what the policies selecting it name. */
@@ -143,7 +145,7 @@ export function resolveSettings(pod: V1Pod, options: MutateOptions): ResolvedSet
       controllerUrl: options.controllerUrl,
       tokenExpirationSeconds,
       tokenAudiences,
-      resources: parseResources(annotations),
+      resources: parseResources(annotations, options.resources ?? SIDECAR_DEFAULTS.resources),
       runAsUser: parseId(A.proxyRunAsUser, annotations[A.proxyRunAsUser], SIDECAR_DEFAULTS.runAsUser),
       runAsGroup: parseId(A.proxyRunAsGroup, annotations[A.proxyRunAsGroup], SIDECAR_DEFAULTS.runAsGroup),
       providers,
@@ -262,8 +264,7 @@ function mergeProviders(
   return merged;
 }
 
-function parseResources(annotations: Readonly<Record<string, string>>): Resources {
-  const defaults = SIDECAR_DEFAULTS.resources;
+function parseResources(annotations: Readonly<Record<string, string>>, defaults: Resources): Resources {
   const pick = (key: string, fallback: string): string => {
     const value = annotations[key];
     if (value === undefined) return fallback;
