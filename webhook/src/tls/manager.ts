@@ -123,7 +123,8 @@ export class CertificateManager {
     } catch (err) {
       if (!isConflict(err)) throw err;
       logger.info({ secret: secretName, reason }, 'another replica renewed the certificate first');
-      await this.distrust(caPem);
+      const winner = await this.core.readNamespacedSecret({ name: secretName, namespace });
+      await this.distrust(caPem, unb64(winner.data?.['ca.crt']) ?? '');
       return { action: 'lost-race', reason };
     }
     logger.info(
@@ -138,10 +139,11 @@ export class CertificateManager {
     return this.patchBundles((current) => webhookCaBundle(current, required, this.now()));
   }
 
-  private async distrust(caPem: string): Promise<boolean> {
+  /** Takes a CA this replica added but never published out of caBundle, converging on `required`. */
+  private async distrust(caPem: string, required: string): Promise<boolean> {
     return this.patchBundles((current) => {
-      const pem = removeFromBundle(current, caPem);
-      return { pem, changed: pem !== (current ?? '') };
+      const next = webhookCaBundle(removeFromBundle(current, caPem), required, this.now());
+      return { pem: next.pem, changed: next.pem !== (current ?? '') };
     });
   }
 

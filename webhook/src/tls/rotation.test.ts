@@ -116,7 +116,7 @@ describe('webhookCaBundle', () => {
     ['already the required CAs: unchanged', () => [fresh.ca, fresh.ca], () => [fresh.ca], false],
     [
       'a live CA another replica just added stays',
-      () => [fresh.ca + newer.ca, fresh.ca],
+      () => [`${fresh.ca}\n${newer.ca}\n`, `${fresh.ca}\n`],
       () => [fresh.ca, newer.ca],
       false,
     ],
@@ -126,7 +126,18 @@ describe('webhookCaBundle', () => {
       () => [newer.ca, fresh.ca],
       true,
     ],
-    ['an expired CA is removed', () => [expired.ca + fresh.ca, fresh.ca], () => [fresh.ca], true],
+    [
+      'an expired CA ca.crt lacks is removed',
+      () => [expired.ca + fresh.ca, fresh.ca],
+      () => [fresh.ca],
+      true,
+    ],
+    [
+      "an expired CA of ca.crt stays: caBundle mirrors the Secret's bytes",
+      () => [fresh.ca, fresh.ca + expired.ca],
+      () => [fresh.ca, expired.ca],
+      true,
+    ],
     [
       'a corrupt block is removed',
       () => [`${fresh.ca}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`, fresh.ca],
@@ -138,6 +149,13 @@ describe('webhookCaBundle', () => {
     const result = webhookCaBundle(current, required!, NOW);
     expect(fingerprints(result.pem)).toEqual(fingerprints(expected().join('')));
     expect(result.changed).toBe(changed);
+    // Stable: a second pass over its own result changes nothing.
+    expect(webhookCaBundle(result.pem, required!, NOW)).toEqual({ pem: result.pem, changed: false });
+  });
+
+  it("writes the Secret's ca.crt byte for byte when it trusts nothing else", () => {
+    const required = `${fresh.ca.trim()}\n\n${other.ca}`;
+    expect(webhookCaBundle(undefined, required, NOW)).toEqual({ pem: required, changed: true });
   });
 });
 

@@ -116,7 +116,7 @@ export function nextCaBundle(
   }
   const signers = leaf === undefined ? [] : live.filter((ca) => issued(ca, leaf));
   const kept = (signers.length > 0 ? signers : live).filter((ca) => !sameCert(ca, newCaPem));
-  return joinPem([newCaPem, ...kept.map((ca) => ca.toString())]);
+  return joinPem([new X509Certificate(newCaPem).toString(), ...kept.map((ca) => ca.toString())]);
 }
 
 function sameCert(cert: X509Certificate, pem: string): boolean {
@@ -133,24 +133,20 @@ export interface WebhookBundle {
 }
 
 /**
- * What a webhook's caBundle must hold: every CA of the Secret's ca.crt (the ones that signed what
- * may be served), plus the unexpired CAs it already trusts. Nothing it trusts is removed before it
- * expires, so a replica that rotated a moment ago (its CA is in caBundle, not yet in the Secret) is
- * never cut off by another replica's reconcile.
+ * What a webhook's caBundle must hold: the Secret's ca.crt, verbatim (the chart renders caBundle
+ * from the same bytes, so a `helm upgrade` finds nothing to change and no field-manager conflict),
+ * followed by the unexpired CAs it already trusts that ca.crt lacks. Nothing it trusts is removed
+ * before it expires, so a replica that rotated a moment ago (its CA is in caBundle, not yet in the
+ * Secret) is never cut off by another replica's pass.
  */
 export function webhookCaBundle(current: string | undefined, required: string, now: Date): WebhookBundle {
-  const wanted = parseCertificates(required).filter((ca) => !expired(ca, now));
+  const requiredBlocks = splitCertificates(required);
+  const wanted = parseCertificates(required);
   const seen = new Set(wanted.map((ca) => ca.fingerprint256));
-  const trusted = parseCertificates(current);
-  const kept = trusted.filter((ca) => !expired(ca, now) && !seen.has(ca.fingerprint256));
-  const result = [...wanted, ...kept];
-  const before = trusted.map((ca) => ca.fingerprint256);
-  const after = result.map((ca) => ca.fingerprint256);
-  const changed =
-    splitCertificates(current).length !== trusted.length ||
-    before.length !== after.length ||
-    !after.every((fingerprint) => before.includes(fingerprint));
-  return { pem: joinPem(result.map((ca) => ca.toString())), changed };
+  const extras = parseCertificates(current).filter((ca) => !expired(ca, now) && !seen.has(ca.fingerprint256));
+  const verbatim = extras.length === 0 && wanted.length === requiredBlocks.length && wanted.length > 0;
+  const pem = verbatim ? required : joinPem([...wanted, ...extras].map((ca) => ca.toString()));
+  return { pem, changed: pem !== (current ?? '') };
 }
 
 /** caBundle without `withoutPem` (a CA this replica added and then lost the race to publish). */
