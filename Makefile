@@ -72,6 +72,16 @@ verify-generated: deps ## fail when crds/ or the chart's CRD differ from what ap
 test: lint typecheck verify-generated tools ## everything CI runs: lint, typecheck, generated files, unit and integration tests
 	$(JEST) $(JEST_ARGS)
 
+.PHONY: helm-lint
+helm-lint: ## helm lint charts/chaperone with its default values and, --strict, with ci/strict-values.yaml
+	hack/build-tools.sh helm
+	bin/helm lint charts/chaperone
+	bin/helm lint --strict charts/chaperone -f charts/chaperone/ci/strict-values.yaml
+
+.PHONY: chart-test
+chart-test: deps tools ## the chart on a real local control plane: lint, server-side dry run, install/upgrade/uninstall, certificate renewal
+	$(JEST) --selectProjects integration --testPathPatterns 'test/integration/(helm|cert-rotation)\.test\.ts'
+
 .PHONY: bench-admission
 bench-admission: deps ## webhook /mutate latency p50/p99: a typical pod and a 64 KiB pod spec
 	node bench/admission.ts

@@ -26,7 +26,7 @@ function run(
     const child = spawn(command, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: {
-        PATH: process.env.PATH ?? '',
+        ...process.env,
         HELM_CACHE_HOME: join(HELM_HOME, 'cache'),
         HELM_CONFIG_HOME: join(HELM_HOME, 'config'),
         HELM_DATA_HOME: join(HELM_HOME, 'data'),
