@@ -30,6 +30,12 @@ export interface ControlState {
   reconnects: number;
 }
 
+/**
+ * Full-jitter exponential backoff, capped low: enforcement never depends on the stream (the last
+ * good bundle stays in force), so the cap only bounds how stale a sidecar may get after an outage.
+ */
+export const DEFAULT_BACKOFF = { initialMs: 200, maxMs: 5_000 };
+
 export class ControlClient {
   private readonly options: ControlClientOptions;
   private readonly dispatcher: Agent;
@@ -68,7 +74,7 @@ export class ControlClient {
   }
 
   private async loop(): Promise<void> {
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+    const { initialMs, maxMs } = this.options.backoff ?? DEFAULT_BACKOFF;
     let attempt = 0;
     while (!this.abort.signal.aborted) {
       try {

@@ -1,10 +1,12 @@
 // Wires the policy control plane: watches AIProviderPolicies and Pods, verifies sidecars, streams
 // each connected sidecar the bundle for its pod, pushes changes (kill switches included) at once,
 // and writes status (observedGeneration, Ready, providers, enforcement) while this replica leads.
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import type { Response, Router } from 'express';
 import { GROUP, POLICY, VERSION } from '../../../api/src/names.ts';
-import type { BundlePolicy } from '../../../api/src/bundle.ts';
+import type { BundlePolicy, PolicyBundle } from '../../../api/src/bundle.ts';
 import type { PolicyLookup } from '../admission/lookups.ts';
 import { restartingInformer, type Watched } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
@@ -12,6 +14,7 @@ import { buildBundle, referencedSecrets, selectPolicies, type PodRef } from './b
 import { SidecarHub, type Enforcement } from './hub.ts';
 import { getJson } from './kube-raw.ts';
 import { PolicyStore, type PolicyObject } from './policies.ts';
+import { ControlRefusal } from './refusals.ts';
 import { controlRoutes } from './routes.ts';
 import { SecretCache } from './secrets.ts';
 import { EventRecorder } from './events.ts';
@@ -56,6 +59,9 @@ export class ControlPlane {
   private policies?: Watched<AnyPolicy>;
   private pods?: Watched<k8s.V1Pod>;
   private verify?: (token: string | undefined) => Promise<SidecarIdentity>;
+  private readonly verified = new Map<string, SidecarIdentity>();
+  private markStarted: () => void = () => {};
+  private readonly started = new Promise<void>((resolve) => (this.markStarted = resolve));
   private statusTimer?: NodeJS.Timeout;
   private secretTimer?: NodeJS.Timeout;
   private coordinationTimer?: NodeJS.Timeout;
@@ -97,7 +103,7 @@ export class ControlPlane {
       '/.well-known/openid-configuration',
     );
     const jwksPath = new URL(discovery.jwks_uri).pathname;
-    this.verify = tokenVerifier({
+    const verify = tokenVerifier({
       issuer: discovery.issuer,
       keys: refreshingJwks(() => getJson(this.kc, jwksPath)),
       readPod: (namespace, name) => this.readPod(namespace, name),
@@ -151,6 +157,8 @@ export class ControlPlane {
     this.pods.informer.on('delete', (pod) => pod.metadata?.uid && this.hub.close(pod.metadata.uid));
 
     await Promise.all([this.policies.start(), this.pods.start()]);
+    this.verify = verify;
+    this.markStarted();
     // Rotated Secret values reach sidecars within the cache TTL.
     this.secretTimer = setInterval(
       () => {
@@ -178,15 +186,42 @@ export class ControlPlane {
     return (this.policies?.synced() ?? false) && (this.pods?.synced() ?? false);
   }
 
-  private verifyToken(token: string | undefined): Promise<SidecarIdentity> {
-    if (!this.verify) throw new Error('the control plane has not started');
+  private async verifyToken(token: string | undefined): Promise<SidecarIdentity> {
+    if (!this.verify) {
+      // A sidecar reconnecting while this replica starts waits briefly instead of failing.
+      await Promise.race([this.started, sleep(10_000)]);
+      if (!this.verify) throw new ControlRefusal('VERIFICATION_UNAVAILABLE', 'the controller is starting');
+    }
+    if (token) {
+      // Acknowledgements re-present the same token: skip the signature check while it is valid
+      // and its pod is still the one in the watch cache.
+      const key = createHash('sha256').update(token).digest('base64url');
+      const hit = this.verified.get(key);
+      if (
+        hit &&
+        hit.expiresAt * 1000 > Date.now() &&
+        this.cachedPodUid(hit.namespace, hit.podName) === hit.podUid
+      ) {
+        return hit;
+      }
+      const identity = await this.verify(token);
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(key, identity);
+      return identity;
+    }
     return this.verify(token);
+  }
+
+  private cachedPodUid(namespace: string, name: string): string | undefined {
+    return this.pods?.informer.get(name, namespace)?.metadata?.uid;
   }
 
   private async readPod(
     namespace: string,
     name: string,
   ): Promise<{ uid: string; labels: Record<string, string> } | undefined> {
+    const cached = this.pods?.informer.get(name, namespace);
+    if (cached?.metadata?.uid) return { uid: cached.metadata.uid, labels: cached.metadata.labels ?? {} };
     try {
       const pod = await this.core.readNamespacedPod({ namespace, name });
       return { uid: pod.metadata?.uid ?? '', labels: pod.metadata?.labels ?? {} };
@@ -239,8 +274,16 @@ export class ControlPlane {
   /** Pushes fresh bundles to the namespace's connected sidecars (those whose bundle changed). */
   private changed(namespace: string | undefined): void {
     if (namespace !== undefined) {
+      // Pods selected by the same policies share one bundle build (the revision covers content only).
+      const builds = new Map<string, Promise<PolicyBundle>>();
       for (const pod of this.hub.pods(namespace)) {
-        this.bundleFor(pod)
+        const selection = selectPolicies(this.store.accepted(namespace), pod)
+          .map((p) => `${p.uid}:${p.generation}`)
+          .join(',');
+        let build = builds.get(selection);
+        if (!build) builds.set(selection, (build = this.bundleFor(pod)));
+        build
+          .then((shared) => ({ ...shared, pod: pod.name }))
           .then((bundle) => {
             if (this.hub.push(pod.uid, bundle)) {
               this.logger.debug({ namespace, pod: pod.name, revision: bundle.revision }, 'bundle pushed');
