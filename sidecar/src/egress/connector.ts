@@ -2,7 +2,7 @@
 // to a checked address with TLS servername (SNI and certificate check) = the host name. There is no
 // second lookup for the TLS library to make, so a rebinding resolver cannot swap the address.
 import { connect as netConnect, type Socket } from 'node:net';
-import { buildConnector } from 'undici';
+import { buildConnector, type Connector } from '../proxy/undici.ts';
 import { resolveChecked, type AddressPolicy, type ResolvedAddress, type Resolver } from './resolver.ts';
 
 export interface ConnectorOptions extends AddressPolicy {
@@ -15,7 +15,7 @@ export interface ConnectorOptions extends AddressPolicy {
 }
 
 /** An undici `connect` function for one provider's pool. */
-export function checkedConnector(options: ConnectorOptions): buildConnector.connector {
+export function checkedConnector(options: ConnectorOptions): Connector {
   const tls = buildConnector({
     ...(options.ca === undefined ? {} : { ca: options.ca }),
     timeout: options.connectTimeoutMs,

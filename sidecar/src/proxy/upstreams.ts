@@ -3,7 +3,7 @@
 // Policy reloads keep pools and breakers whose settings did not change, and close the others once
 // their in-flight requests finish.
 import CircuitBreaker from 'opossum';
-import { Pool } from 'undici';
+import { Pool } from './undici.ts';
 import { isRefusal } from '../../../api/src/refusals.ts';
 import { checkedConnector } from '../egress/connector.ts';
 import type { ResolvedAddress, Resolver } from '../egress/resolver.ts';
