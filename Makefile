@@ -86,6 +86,10 @@ chart-test: deps tools ## the chart on a real local control plane: lint, server-
 bench-admission: deps ## webhook /mutate latency p50/p99: a typical pod and a 64 KiB pod spec
 	node bench/admission.ts
 
+.PHONY: bench-sidecar
+bench-sidecar: build ## chaperone-proxy vs a direct call vs a bare undici pass-through: added latency, throughput, first token, RSS
+	node bench/sidecar.ts
+
 .PHONY: cluster-up
 cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
 	$(CLUSTER) up
