@@ -8,6 +8,8 @@ export const CONTROL_PATHS = {
   stream: '/v1/sidecar/stream',
   /** POST {revision}: the sidecar enforces that bundle revision. */
   ack: '/v1/sidecar/ack',
+  /** POST SidecarReport: breaker states and refusal counts since the last report. */
+  report: '/v1/sidecar/report',
 } as const;
 
 /** Headers a sidecar sends with its projected token (Authorization: Bearer ...). */
@@ -40,3 +42,13 @@ export interface BundleAck {
 }
 
 export const secretKey = (name: string, key: string): string => `${name}/${key}`;
+
+export type BreakerState = 'closed' | 'open' | 'halfOpen';
+
+/** What a sidecar tells the controller every few seconds; counts are deltas since the last report. */
+export interface SidecarReport {
+  /** Provider name → breaker state, for every provider of the bundle in force. */
+  breakers: Record<string, BreakerState>;
+  /** Refusals since the last report, per policy and code (never request content). */
+  refusals: { policy: string; provider?: string; code: string; count: number }[];
+}

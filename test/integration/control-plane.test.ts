@@ -270,6 +270,72 @@ describe('a sidecar with a valid projected token', () => {
     expect(engaged.message).toBe('kill switch engaged: every request under this policy is refused');
   });
 
+  it('turns sidecar reports into ProviderDegraded and one aggregated refusal Event', async () => {
+    const report = {
+      breakers: { openai: 'open' as const },
+      refusals: [{ policy: 'checkout', provider: 'openai', code: 'EGRESS_DENIED', count: 3 }],
+    };
+    expect(await client.report(report)).toBe(true);
+    expect(await client.report({ ...report, refusals: [{ ...report.refusals[0]!, count: 4 }] })).toBe(true);
+    const degraded = await eventually('ProviderDegraded', async () => {
+      const policy = (await cluster.customObjects.getNamespacedCustomObject({
+        ...policies,
+        namespace,
+        name: 'checkout',
+      })) as {
+        status?: { conditions?: { type: string; status: string; message: string }[] };
+      };
+      const condition = policy.status?.conditions?.find((c) => c.type === 'ProviderDegraded');
+      return condition?.status === 'True' ? condition : undefined;
+    });
+    expect(degraded.message).toBe('openai: circuit open in 1 of 1 pods');
+    const event = await eventually('aggregated refusal event', async () => {
+      const list = await cluster.core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=checkout',
+      });
+      return list.items.find((e) => e.reason === 'RequestsRefused' && e.count === 7);
+    });
+    expect(event.message).toBe('requests refused with EGRESS_DENIED for provider openai');
+    const all = await cluster.core.listNamespacedEvent({
+      namespace,
+      fieldSelector: 'involvedObject.name=checkout',
+    });
+    expect(all.items.filter((e) => e.reason === 'RequestsRefused')).toHaveLength(1);
+    // Closed again: the condition clears.
+    expect(await client.report({ breakers: { openai: 'closed' }, refusals: [] })).toBe(true);
+    await eventually('ProviderDegraded False', async () => {
+      const policy = (await cluster.customObjects.getNamespacedCustomObject({
+        ...policies,
+        namespace,
+        name: 'checkout',
+      })) as {
+        status?: { conditions?: { type: string; status: string }[] };
+      };
+      return policy.status?.conditions?.find((c) => c.type === 'ProviderDegraded')?.status === 'False'
+        ? true
+        : undefined;
+    });
+  });
+
+  it('refuses a malformed report', async () => {
+    const token = readFileSync(join(scratch, 'checkout-1.token'), 'utf8');
+    const dispatcher = new Agent({ connect: { ca: caPem } });
+    const res = await request(new URL(CONTROL_PATHS.report, url), {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'x-chaperone-pod': `${namespace}/checkout-1`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ breakers: { openai: 'melted' }, refusals: [] }),
+      dispatcher,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(((await res.body.json()) as { code: string }).code).toBe('BAD_REQUEST');
+    await dispatcher.close();
+  });
+
   it('reports a missing Secret on Ready, and the provider in missingSecrets', async () => {
     await cluster.customObjects.patchNamespacedCustomObject(
       {

@@ -6,7 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { createParser } from 'eventsource-parser';
-import { CONTROL_HEADERS, CONTROL_PATHS, type PolicyBundle } from '../../../api/src/bundle.ts';
+import {
+  CONTROL_HEADERS,
+  CONTROL_PATHS,
+  type PolicyBundle,
+  type SidecarReport,
+} from '../../../api/src/bundle.ts';
 
 export interface ControlClientOptions {
   /** Base URL of the controller, e.g. https://chaperone-controller.chaperone-system.svc. */
@@ -120,6 +125,24 @@ export class ControlClient {
     for await (const chunk of response.body) {
       parser.feed((chunk as Buffer).toString('utf8'));
       while (pending.length > 0) await this.apply(pending.shift()!);
+    }
+  }
+
+  /** Sends breaker states and refusal counts; resolves false when the controller did not take it. */
+  async report(report: SidecarReport): Promise<boolean> {
+    if (!this.state.connected) return false;
+    try {
+      const response = await request(new URL(CONTROL_PATHS.report, this.options.url), {
+        method: 'POST',
+        headers: { ...(await this.headers()), 'content-type': 'application/json' },
+        body: JSON.stringify(report),
+        dispatcher: this.dispatcher,
+        signal: this.abort.signal,
+      });
+      await response.body.dump();
+      return response.statusCode === 204;
+    } catch {
+      return false;
     }
   }
 

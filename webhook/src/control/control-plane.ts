@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import type { Response, Router } from 'express';
 import { GROUP, POLICY, VERSION } from '../../../api/src/names.ts';
-import type { BundlePolicy, PolicyBundle } from '../../../api/src/bundle.ts';
+import type { BundlePolicy, PolicyBundle, SidecarReport } from '../../../api/src/bundle.ts';
 import type { PolicyLookup } from '../admission/lookups.ts';
 import { restartingInformer, type Watched } from '../kube/informer.ts';
 import type { Logger } from '../log.ts';
@@ -82,6 +82,10 @@ export class ControlPlane {
         verify: (token) => this.verifyToken(token),
         openStream: (identity, response) => this.openStream(identity, response),
         ack: (identity, revision) => this.hub.ack(identity.podUid, revision),
+        report: (identity, report) => {
+          this.hub.reportBreakers(identity.podUid, report.breakers);
+          for (const refusal of report.refusals) this.recordRefusals(identity.namespace, refusal);
+        },
       },
       this.logger,
     );
@@ -295,6 +299,19 @@ export class ControlPlane {
       }
     }
     this.scheduleStatus();
+  }
+
+  /** Refusals become one aggregated Event per policy, code and provider (never one per request). */
+  private recordRefusals(namespace: string, refusal: SidecarReport['refusals'][number]): void {
+    const policy = this.store.states().find((s) => s.namespace === namespace && s.name === refusal.policy);
+    if (!policy) return;
+    const where = refusal.provider ? ` for provider ${refusal.provider}` : '';
+    void this.events.record(policy, {
+      type: 'Warning',
+      reason: 'RequestsRefused',
+      message: `requests refused with ${refusal.code}${where}`,
+      count: refusal.count,
+    });
   }
 
   private leads(): boolean {

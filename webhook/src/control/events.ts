@@ -61,6 +61,8 @@ export class EventRecorder {
   private readonly logger: Logger;
   private readonly identity: string;
   private readonly recent = new Map<string, { name: string; count: number; at: number }>();
+  /** Records of one key run one after the other, so concurrent ones aggregate instead of racing. */
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(kc: k8s.KubeConfig, logger: Logger, identity: string) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -68,8 +70,17 @@ export class EventRecorder {
     this.identity = identity;
   }
 
-  async record(policy: PolicyRef, event: EventSpec): Promise<void> {
+  record(policy: PolicyRef, event: EventSpec): Promise<void> {
     const key = `${policy.uid}\n${event.reason}\n${event.message}`;
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(() => this.write(key, policy, event));
+    this.queues.set(key, next);
+    void next.finally(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+    return next;
+  }
+
+  private async write(key: string, policy: PolicyRef, event: EventSpec): Promise<void> {
     const now = new Date();
     const add = event.count ?? 1;
     const seen = this.recent.get(key);

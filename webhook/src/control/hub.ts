@@ -1,7 +1,7 @@
 // The connected sidecars: one Server-Sent Events stream per pod, the bundle revision each was
 // sent and acknowledged, and from that the per-policy enforcement counts for status.
 import type { ServerResponse } from 'node:http';
-import type { PolicyBundle } from '../../../api/src/bundle.ts';
+import type { BreakerState, PolicyBundle } from '../../../api/src/bundle.ts';
 import type { PodRef } from './bundle.ts';
 import { ControlRefusal } from './refusals.ts';
 
@@ -9,6 +9,8 @@ export interface Enforcement {
   generation: number;
   pods: number;
   acknowledged: number;
+  /** Provider → pods whose sidecar reports its circuit breaker open. */
+  openBreakers?: Record<string, number>;
 }
 
 interface Connection {
@@ -18,6 +20,7 @@ interface Connection {
   sent: Map<string, Set<string>>;
   current?: PolicyBundle;
   acked?: string;
+  breakers: Record<string, BreakerState>;
   keepalive: NodeJS.Timeout;
   closeAt: NodeJS.Timeout;
 }
@@ -54,6 +57,7 @@ export class SidecarHub {
       pod,
       response,
       sent: new Map(),
+      breakers: {},
       keepalive: setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS),
       closeAt: setTimeout(() => this.close(pod.uid), Math.max(0, expiresAtMs - Date.now())),
     };
@@ -87,6 +91,15 @@ export class SidecarHub {
     this.onChange();
   }
 
+  /** The latest breaker states a pod's sidecar reported. */
+  reportBreakers(podUid: string, breakers: Record<string, BreakerState>): void {
+    const connection = this.connections.get(podUid);
+    if (!connection) throw new ControlRefusal('NOT_CONNECTED');
+    const changed = JSON.stringify(connection.breakers) !== JSON.stringify(breakers);
+    connection.breakers = breakers;
+    if (changed) this.onChange();
+  }
+
   /** Connected pods, optionally only those of one namespace. */
   pods(namespace?: string): PodRef[] {
     return [...this.connections.values()]
@@ -110,6 +123,11 @@ export class SidecarHub {
         if (!entry) continue;
         entry.pods++;
         if (acked?.has(`${policy.uid}:${entry.generation}`)) entry.acknowledged++;
+        for (const provider of policy.spec.providers ?? []) {
+          if (connection.breakers[provider.name] !== 'open') continue;
+          entry.openBreakers ??= {};
+          entry.openBreakers[provider.name] = (entry.openBreakers[provider.name] ?? 0) + 1;
+        }
       }
     }
     return result;

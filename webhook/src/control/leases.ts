@@ -198,6 +198,10 @@ function add(total: Map<string, Enforcement>, counts: Counts): void {
     } else if (sum.generation === entry.generation) {
       sum.pods += entry.pods;
       sum.acknowledged += entry.acknowledged;
+      for (const [provider, pods] of Object.entries(entry.openBreakers ?? {})) {
+        sum.openBreakers ??= {};
+        sum.openBreakers[provider] = (sum.openBreakers[provider] ?? 0) + pods;
+      }
     } else {
       // This replica's sidecars still run an older generation: they count as pods, not acknowledged.
       sum.pods += entry.pods;

@@ -1,7 +1,7 @@
 // The sidecar-facing HTTP endpoints: the bundle stream and acknowledgements. Every request is
 // authenticated with the sidecar's projected token; refusals carry a stable code.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { CONTROL_HEADERS, CONTROL_PATHS } from '../../../api/src/bundle.ts';
+import { CONTROL_HEADERS, CONTROL_PATHS, type SidecarReport } from '../../../api/src/bundle.ts';
 import type { Logger } from '../log.ts';
 import { ControlRefusal } from './refusals.ts';
 import type { SidecarIdentity } from './tokens.ts';
@@ -11,6 +11,37 @@ export interface StreamHandlers {
   /** Registers the response as the pod's stream and sends its first bundle. */
   openStream(identity: SidecarIdentity, response: Response): Promise<void>;
   ack(identity: SidecarIdentity, revision: string): void;
+  report(identity: SidecarIdentity, report: SidecarReport): void;
+}
+
+const BREAKER_STATES = new Set(['closed', 'open', 'halfOpen']);
+
+/** A well-formed, bounded report, or undefined. */
+export function parseReport(body: unknown): SidecarReport | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { breakers, refusals } = body as Partial<SidecarReport>;
+  if (
+    typeof breakers !== 'object' ||
+    breakers === null ||
+    !Array.isArray(refusals) ||
+    refusals.length > 256
+  ) {
+    return undefined;
+  }
+  const states = Object.entries(breakers);
+  if (states.length > 64 || !states.every(([, v]) => BREAKER_STATES.has(v as string))) return undefined;
+  const wellFormed = refusals.every(
+    (r: Partial<SidecarReport['refusals'][number]>) =>
+      typeof r.policy === 'string' &&
+      r.policy.length <= 253 &&
+      typeof r.code === 'string' &&
+      /^[A-Z_]{1,64}$/.test(r.code) &&
+      (r.provider === undefined || (typeof r.provider === 'string' && r.provider.length <= 63)) &&
+      Number.isInteger(r.count) &&
+      r.count! > 0 &&
+      r.count! <= 1e9,
+  );
+  return wellFormed ? { breakers: breakers, refusals } : undefined;
 }
 
 function bearer(req: Request): string | undefined {
@@ -55,6 +86,23 @@ export function controlRoutes(handlers: StreamHandlers, logger: Logger): Router 
         return;
       }
       handlers.ack(identity, revision);
+      res.status(204).end();
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  router.post(CONTROL_PATHS.report, express.json({ limit: '64kb' }), async (req, res, next) => {
+    try {
+      const identity = await authenticate(handlers, req);
+      const report = parseReport(req.body);
+      if (!report) {
+        res
+          .status(400)
+          .json({ code: 'BAD_REQUEST', reason: 'body must be a SidecarReport {breakers, refusals}' });
+        return;
+      }
+      handlers.report(identity, report);
       res.status(204).end();
     } catch (err) {
       next(err);

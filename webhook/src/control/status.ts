@@ -6,7 +6,7 @@ import type { Enforcement } from './hub.ts';
 import type { PolicyState } from './policies.ts';
 
 interface Condition {
-  type: 'Accepted' | 'Ready';
+  type: 'Accepted' | 'Ready' | 'ProviderDegraded';
   status: 'True' | 'False';
   reason: string;
   message: string;
@@ -18,7 +18,7 @@ export interface PolicyStatusBody {
   observedGeneration: number;
   providers: string;
   conditions: Condition[];
-  enforcement: Enforcement & { summary: string };
+  enforcement: Omit<Enforcement, 'openBreakers'> & { summary: string };
 }
 
 export function desiredStatus(
@@ -47,6 +47,17 @@ export function desiredStatus(
       : condition('Ready', false, findings[0]!.reason, findings.map((f) => f.message).join('; '))
     : condition('Ready', false, 'Invalid', rejection);
   const counts = enforcement ?? { generation: accepted?.generation ?? 0, pods: 0, acknowledged: 0 };
+  const open = Object.entries(counts.openBreakers ?? {}).filter(([, pods]) => pods > 0);
+  const degraded = open.length
+    ? condition(
+        'ProviderDegraded',
+        true,
+        'CircuitOpen',
+        open
+          .map(([provider, pods]) => `${provider}: circuit open in ${pods} of ${counts.pods} pods`)
+          .join('; '),
+      )
+    : condition('ProviderDegraded', false, 'CircuitsClosed', 'no sidecar reports an open circuit');
   return {
     observedGeneration: state.generation,
     providers: accepted ? accepted.spec.providers.map((p) => p.name).join(',') : '',
@@ -55,8 +66,14 @@ export function desiredStatus(
         ? condition('Accepted', true, 'Accepted', `generation ${state.generation} accepted`)
         : condition('Accepted', false, 'Invalid', rejection),
       ready,
+      degraded,
     ],
-    enforcement: { ...counts, summary: `${counts.acknowledged}/${counts.pods}` },
+    enforcement: {
+      generation: counts.generation,
+      pods: counts.pods,
+      acknowledged: counts.acknowledged,
+      summary: `${counts.acknowledged}/${counts.pods}`,
+    },
   };
 }
 
