@@ -155,16 +155,14 @@ async function main(): Promise<number> {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'shutting down');
       watcher.close();
-      void Promise.all([
-        https.close(),
-        namespaces.stop(),
-        controlPlane.stop(),
-        coordination?.stop(),
-        certificates?.stop(),
-      ]).then(
-        () => resolve(0),
-        () => resolve(1),
-      );
+      // Sidecar streams end first (they reconnect to another replica at once), then the server
+      // drains in-flight admissions.
+      void Promise.all([controlPlane.stop(), coordination?.stop(), certificates?.stop()])
+        .then(() => Promise.all([https.close(), namespaces.stop()]))
+        .then(
+          () => resolve(0),
+          () => resolve(1),
+        );
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
