@@ -2,12 +2,14 @@
 // chaperone-proxy: reads flags and env (fail fast), loads the policy, starts the listeners, reloads
 // on change, stops on SIGTERM/SIGINT. Everything else lives in the modules it wires.
 import { CHAPERONE_VERSION, SIDECAR_ENV } from '../../api/src/injection.ts';
-import { createLogger } from './audit/log.ts';
+import { createLogger, type Logger } from './audit/log.ts';
 import { USAGE, readOptions, type Options } from './config/options.ts';
 import { loadPolicyFile } from './config/policy-file.ts';
 import { PolicyStore } from './config/store.ts';
 import { watchPolicyFile, type PolicyWatch } from './config/watch.ts';
 import { startSidecar } from './sidecar.ts';
+
+let logger: Logger | undefined;
 
 async function main(): Promise<number> {
   let options: Options;
@@ -30,37 +32,37 @@ async function main(): Promise<number> {
   if (env[SIDECAR_ENV.podNamespace]) base.namespace = env[SIDECAR_ENV.podNamespace]!;
   if (env[SIDECAR_ENV.podName]) base.pod = env[SIDECAR_ENV.podName]!;
   if (env[SIDECAR_ENV.serviceAccount]) base.serviceAccount = env[SIDECAR_ENV.serviceAccount]!;
-  const logger = createLogger({ level: options.logLevel, base });
+  const log = createLogger({ level: options.logLevel, base });
+  logger = log;
   const store = new PolicyStore();
   let watcher: PolicyWatch | undefined;
   if (options.policy !== undefined) {
     const first = await loadPolicyFile(options.policy, options.secretsDir);
     if (!first.ok) {
-      logger.fatal(
+      log.fatal(
         { event: 'policy_rejected', source: options.policy, reason: first.message },
         'cannot start: the policy does not load',
       );
-      logger.flush();
       return 1;
     }
     store.apply(first.loaded, options.policy);
   } else {
-    logger.warn(
+    log.warn(
       { event: 'no_policy_source' },
       'no --policy given and this build has no controller client: every request is refused (POLICY_NOT_LOADED)',
     );
   }
-  const sidecar = await startSidecar({ store, logger, listen: options.listen });
+  const sidecar = await startSidecar({ store, logger: log, listen: options.listen });
   if (options.policy !== undefined) {
     watcher = watchPolicyFile({
       file: options.policy,
       secretsDir: options.secretsDir,
       store,
-      logger,
+      logger: log,
       onOutcome: (outcome) => sidecar.metrics.policyReload(outcome),
     });
   }
-  logger.info(
+  log.info(
     {
       event: 'listening',
       version: CHAPERONE_VERSION,
@@ -72,7 +74,7 @@ async function main(): Promise<number> {
   );
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
-      logger.info({ event: 'stopping', signal }, `stopping on ${signal}`);
+      log.info({ event: 'stopping', signal }, `stopping on ${signal}`);
       watcher?.close();
       const deadline = setTimeout(() => resolve(0), 5000);
       void sidecar.close().then(() => {
@@ -87,9 +89,10 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => {
-    // Let the asynchronous log destination drain before exiting.
-    setTimeout(() => process.exit(code), 50).unref();
+    // Let the buffered, asynchronous log destination drain before exiting.
     process.exitCode = code;
+    logger?.flush(() => setTimeout(() => process.exit(code), 20));
+    setTimeout(() => process.exit(code), 1000).unref();
   },
   (err: unknown) => {
     process.stderr.write(`chaperone-proxy: ${(err as Error).stack ?? String(err)}\n`);
