@@ -120,12 +120,15 @@ interface Figures {
   rssLoad: number;
 }
 
+/** The highest rate of RATES served with p99 under budget; a failed step gets one retry (noise). */
 async function maxRateUnderBudget(t: Target): Promise<number> {
+  const passes = async (rate: number): Promise<boolean> => {
+    const r = await fixedRate(t, rate, scaled(2000));
+    return r.errors === 0 && percentile(r.latencies, 99) < P99_BUDGET_MS && r.achieved >= rate * 0.9;
+  };
   let best = 0;
   for (const rate of RATES) {
-    const r = await fixedRate(t, rate, scaled(1500));
-    const ok = r.errors === 0 && percentile(r.latencies, 99) < P99_BUDGET_MS && r.achieved >= rate * 0.9;
-    if (!ok) break;
+    if (!(await passes(rate)) && !(await passes(rate))) break;
     best = rate;
   }
   return best;
