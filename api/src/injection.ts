@@ -73,6 +73,8 @@ export const SIDECAR_ENV = {
   podUid: 'CHAPERONE_POD_UID',
   serviceAccount: 'CHAPERONE_SERVICE_ACCOUNT',
   controllerUrl: 'CHAPERONE_CONTROLLER_URL',
+  /** PEM CA certificate(s) that signed the controller's serving certificate. */
+  controllerCa: 'CHAPERONE_CONTROLLER_CA',
   /** JSON object: token audience → absolute file path of its projected token. */
   tokenFiles: 'CHAPERONE_TOKEN_FILES',
   /** `host:port` of the admin listener (all interfaces, so the kubelet's probes reach it). */

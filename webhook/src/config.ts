@@ -25,6 +25,8 @@ export interface ControllerConfig {
   leaderElect: boolean;
   identity: string;
   inject: InjectOptions;
+  /** PEM file of the CA sidecars trust for the policy stream; re-read with the certificate. */
+  controllerCaFile: string | undefined;
   /** Set when this controller renews its own generated webhook certificate (--manage-certificates). */
   certificates: CertificateConfig | undefined;
 }
@@ -90,6 +92,11 @@ export const FLAGS = {
     env: 'CHAPERONE_CONTROLLER_URL',
     value: 'URL',
     help: 'where sidecars reach this controller (default https://chaperone-controller.<namespace>.svc:443)',
+  },
+  'controller-ca': {
+    env: 'CHAPERONE_CONTROLLER_CA_FILE',
+    value: 'FILE',
+    help: 'CA the sidecars trust for --controller-url, given to them at injection (default: ca.crt beside --tls-cert, when present)',
   },
   'token-expiration-seconds': {
     env: 'CHAPERONE_TOKEN_EXPIRATION_SECONDS',
@@ -284,6 +291,7 @@ export function parseConfig({ argv, env, podNamespace }: ConfigInput): ParsedCon
       tlsPollSeconds: integer('tls-poll-seconds', 10, 1, 3600),
       leaderElect: oneOf('leader-elect', ['true', 'false'], 'true') === 'true',
       identity: (get('identity') ?? env.HOSTNAME ?? `controller-${process.pid}`).toLowerCase(),
+      controllerCaFile: get('controller-ca'),
       inject: {
         ...defaults,
         image: get('sidecar-image') ?? defaults.image,

@@ -3,6 +3,7 @@
 // server with certificate reload; stops cleanly on SIGTERM/SIGINT. Exit codes: 0 done, 1 runtime
 // failure, 2 bad configuration.
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { CHAPERONE_VERSION } from '../../api/src/injection.ts';
 import { USAGE, parseConfig, type ControllerConfig } from './config.ts';
@@ -99,6 +100,15 @@ async function main(): Promise<number> {
   } catch (err) {
     return fail(err);
   }
+  // The CA sidecars get at injection to trust the policy stream: the TLS Secret's ca.crt.
+  const caFile = config.controllerCaFile ?? join(dirname(config.tlsCert), 'ca.crt');
+  const loadControllerCa = (): void => {
+    const pem = readOptional(caFile);
+    if (pem?.includes('BEGIN CERTIFICATE')) config.inject.controllerCa = pem;
+    else if (config.controllerCaFile)
+      logger.warn({ file: caFile }, 'controller CA file unreadable; sidecars use system roots');
+  };
+  loadControllerCa();
   const watcher = watchTlsFiles({
     certFile: config.tlsCert,
     keyFile: config.tlsKey,
@@ -106,6 +116,7 @@ async function main(): Promise<number> {
     pollIntervalMs: config.tlsPollSeconds * 1000,
     onChange(material) {
       https.setTls(material);
+      loadControllerCa();
       logger.info(
         { fingerprint: material.fingerprint, notAfter: material.notAfter },
         'serving certificate reloaded',

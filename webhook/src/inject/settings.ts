@@ -33,6 +33,8 @@ export interface InjectOptions {
   sidecarMode: SidecarMode;
   /** Where the sidecar reaches the controller's policy stream. */
   controllerUrl: string;
+  /** PEM CA the sidecar trusts for controllerUrl (the webhook Secret's ca.crt); unset: system roots. */
+  controllerCa?: string;
   tokenExpirationSeconds: number;
   /** Audiences added to every pod's token volume besides chaperone.dev/controller. */
   tokenAudiences: readonly string[];
@@ -59,6 +61,7 @@ export interface InjectionSettings {
   imagePullPolicy: InjectOptions['imagePullPolicy'];
   mode: SidecarMode;
   controllerUrl: string;
+  controllerCa?: string;
   tokenExpirationSeconds: number;
   /** CONTROLLER_TOKEN_AUDIENCE first, then the extras, without duplicates. */
   tokenAudiences: string[];
@@ -143,6 +146,7 @@ export function resolveSettings(pod: V1Pod, options: MutateOptions): ResolvedSet
       imagePullPolicy: options.imagePullPolicy,
       mode,
       controllerUrl: options.controllerUrl,
+      ...(options.controllerCa && { controllerCa: options.controllerCa }),
       tokenExpirationSeconds,
       tokenAudiences,
       resources: parseResources(annotations, options.resources ?? SIDECAR_DEFAULTS.resources),

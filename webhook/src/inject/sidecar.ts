@@ -32,6 +32,7 @@ export function buildSidecarContainer(settings: InjectionSettings): V1Container 
       fieldEnv(SIDECAR_ENV.podUid, 'metadata.uid'),
       fieldEnv(SIDECAR_ENV.serviceAccount, 'spec.serviceAccountName'),
       { name: SIDECAR_ENV.controllerUrl, value: settings.controllerUrl },
+      ...(settings.controllerCa ? [{ name: SIDECAR_ENV.controllerCa, value: settings.controllerCa }] : []),
       { name: SIDECAR_ENV.tokenFiles, value: JSON.stringify(tokenFiles(settings)) },
       // Egress ports stay on loopback; only the admin port listens on the pod IP, for the kubelet.
       { name: SIDECAR_ENV.adminAddress, value: `:${SIDECAR_PORTS.admin}` },
