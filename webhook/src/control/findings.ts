@@ -1,6 +1,7 @@
 // What keeps an accepted policy from being fully usable, with a stable reason for each: missing
 // Secrets or keys, failover cycles, providers that fail the policy's requirements. Pure.
 import type { PolicySpecType, ProviderSpec } from '../../../api/src/policy/index.ts';
+import { unmetRequirements } from '../../../api/src/policy/risk.ts';
 
 export const FINDING_REASONS = {
   SecretMissing: 'SecretMissing',
@@ -55,25 +56,9 @@ function cycleFindings(providers: readonly ProviderSpec[]): Finding[] {
 }
 
 function requirementFindings(spec: PolicySpecType): Finding[] {
-  const req = spec.requirements;
-  if (!req) return [];
   const findings: Finding[] = [];
   for (const p of spec.providers) {
-    const problems: string[] = [];
-    const regions = p.risk?.dataResidency ?? [];
-    if (
-      req.dataResidency?.length &&
-      (regions.length === 0 || regions.some((r) => !req.dataResidency!.includes(r)))
-    ) {
-      problems.push(`data residency [${regions.join(', ')}] is not within [${req.dataResidency.join(', ')}]`);
-    }
-    if (req.trainingOptOut && p.risk?.trainingOptOut !== true)
-      problems.push('training opt-out is not declared');
-    if (req.maxRetentionDays !== undefined && (p.risk?.retentionDays ?? Infinity) > req.maxRetentionDays) {
-      problems.push(
-        `retention ${p.risk?.retentionDays ?? 'undeclared'} exceeds ${req.maxRetentionDays} days`,
-      );
-    }
+    const problems = unmetRequirements(spec.requirements, p.risk);
     if (problems.length > 0) {
       findings.push({
         reason: 'RequirementsNotMet',
