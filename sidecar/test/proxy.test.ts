@@ -2,6 +2,7 @@
 // their audit lines, limits, Report mode, the admin endpoints, pooling and the single lookup.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { startAnthropicMock } from '../../test/mocks/anthropic.ts';
 import { OPENAI_REPLY, startOpenAiMock } from '../../test/mocks/openai.ts';
@@ -192,6 +193,23 @@ describe('credentials', () => {
     expect(r.body).toContain('authorization=Bearer [redacted]');
     expect(r.headers['x-echo-auth']).toBeUndefined();
     expect(Number(r.headers['content-length'])).toBe(Buffer.byteLength(r.body));
+  });
+  it('never returns the key inside a compressed error body either', async () => {
+    openai.next((req, res: ServerResponse) => {
+      const body = gzipSync(
+        JSON.stringify({ error: { message: `bad key ${String(req.headers.authorization)}` } }),
+      );
+      res.writeHead(401, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'content-length': body.length,
+      });
+      res.end(body);
+    });
+    const r = await httpCall(h.endpoint('/openai/v1/chat/completions'), { method: 'POST', ...chat() });
+    expect(r.status).toBe(401);
+    expect(r.headers['content-encoding']).toBeUndefined();
+    expect(JSON.parse(r.body)).toEqual({ error: { message: 'bad key Bearer [redacted]' } });
   });
 });
 

@@ -5,6 +5,7 @@
 // buffered to scrub any echoed secret; 3xx answers are refused, never followed.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { brotliDecompressSync, gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { RefusalError } from '../../../api/src/refusals.ts';
 import { egressRefusal } from '../egress/refuse.ts';
@@ -37,6 +38,32 @@ class UpstreamStatus extends Error {
 }
 
 const MAX_ERROR_BODY = 1_048_576;
+
+/** An error body in plain bytes, or undefined when its encoding cannot be undone. */
+export function decodeErrorBody(body: Buffer, encoding: string | undefined): Buffer | undefined {
+  const options = { maxOutputLength: 4 * MAX_ERROR_BODY };
+  try {
+    switch (encoding?.trim().toLowerCase()) {
+      case undefined:
+      case '':
+      case 'identity':
+        return body;
+      case 'gzip':
+      case 'x-gzip':
+        return gunzipSync(body, options);
+      case 'deflate':
+        return inflateSync(body, options);
+      case 'br':
+        return brotliDecompressSync(body, options);
+      case 'zstd':
+        return zstdDecompressSync(body, options);
+      default:
+        return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+}
 
 type State = 'waiting' | 'streaming' | 'buffering' | 'settled';
 
@@ -146,16 +173,31 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     const exchange = this.#exchange;
     exchange.usage = this.#scanner?.end();
     if (this.#state === 'buffering') {
-      const body = scrubSecrets(Buffer.concat(this.#buffered), this.#secrets);
-      const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
-      out['content-length'] = body.length;
-      out['x-chaperone-request-id'] = exchange.id;
-      delete out['content-encoding'];
-      if (this.#bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
       const encoding = this.#headers?.['content-encoding'];
-      if (typeof encoding === 'string') out['content-encoding'] = encoding;
-      this.#res.writeHead(exchange.status, out);
-      this.#res.end(body);
+      const decoded = decodeErrorBody(
+        Buffer.concat(this.#buffered),
+        typeof encoding === 'string' ? encoding : undefined,
+      );
+      if (decoded === undefined) {
+        sendRefusal(
+          this.#res,
+          this.#exchange,
+          new RefusalError(
+            'UPSTREAM_ERROR',
+            `the provider answered ${exchange.status} with a ${String(encoding)}-encoded body that could not be checked for secrets`,
+          ),
+        );
+      } else {
+        // Decoded (so a secret cannot hide in compressed bytes), scrubbed, sent plain.
+        const body = scrubSecrets(decoded, this.#secrets);
+        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+        delete out['content-encoding'];
+        out['content-length'] = body.length;
+        out['x-chaperone-request-id'] = exchange.id;
+        if (this.#bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
+        this.#res.writeHead(exchange.status, out);
+        this.#res.end(body);
+      }
     } else if (this.#state === 'streaming') {
       this.#res.end();
     }
