@@ -72,6 +72,7 @@ async function main(): Promise<number> {
     },
     `chaperone-proxy ${CHAPERONE_VERSION} listening: providers :${sidecar.ports.providers}, proxy :${sidecar.ports.forwardProxy}, admin :${sidecar.ports.admin}`,
   );
+  log.flush();
   return new Promise((resolve) => {
     const stop = (signal: string): void => {
       log.info({ event: 'stopping', signal }, `stopping on ${signal}`);

@@ -160,7 +160,10 @@ describe('chaperone-proxy --policy FILE --secrets-dir DIR', () => {
       code: 'KILL_SWITCH_ENGAGED',
       policy: 'local-dev',
     });
-    expect(proxy.lines.find((l) => l.event === 'policy_applied')).toMatchObject({
+    const applied = await eventually('the reload to be logged', () =>
+      Promise.resolve(proxy.lines.find((l) => l.event === 'policy_applied')),
+    );
+    expect(applied).toMatchObject({
       generation: 2,
       policy: 'local-dev',
     });

@@ -47,6 +47,7 @@ export function watchPolicyFile(options: WatchOptions): PolicyWatch {
           { event: 'policy_rejected', source: file, generation: store.generation, reason: result.message },
           `policy update refused, generation ${store.generation} stays in force`,
         );
+        logger.flush();
         return;
       }
       if (sameAs(store.current(), result.loaded)) return;
@@ -62,6 +63,8 @@ export function watchPolicyFile(options: WatchOptions): PolicyWatch {
         },
         `policy ${result.loaded.policy.name} applied (generation ${store.generation})`,
       );
+      // Lifecycle lines go out at once, not with the next batch of audit lines.
+      logger.flush();
     });
     return running;
   };
