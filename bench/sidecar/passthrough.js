@@ -36,3 +36,4 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`ready ${typeof address === 'object' && address ? address.port : 0}\n`);
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(0));

@@ -5,6 +5,16 @@ import type { Exchange } from '../proxy/exchange.ts';
 import { elapsedMs } from '../proxy/exchange.ts';
 import type { BreakerState } from '../proxy/upstreams.ts';
 
+interface PerProvider {
+  requests: Map<string, Counter.Internal>;
+  duration: Histogram.Internal<'provider' | 'via'>;
+  firstByte: Histogram.Internal<'provider'>;
+  requestBytes: Counter.Internal;
+  responseBytes: Counter.Internal;
+  inputTokens: Counter.Internal;
+  outputTokens: Counter.Internal;
+}
+
 const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
 export interface MetricsSources {
@@ -102,23 +112,45 @@ export class Metrics {
     });
   }
 
+  /** Labelled children, looked up once per label set rather than hashed on every request. */
+  readonly #children = new Map<string, PerProvider>();
+
+  #forProvider(provider: string, via: Exchange['via']): PerProvider {
+    const key = `${provider}\u0000${via}`;
+    let children = this.#children.get(key);
+    if (!children) {
+      children = {
+        requests: new Map(),
+        duration: this.#duration.labels({ provider, via }),
+        firstByte: this.#firstByte.labels({ provider }),
+        requestBytes: this.#bytes.labels({ provider, direction: 'request' }),
+        responseBytes: this.#bytes.labels({ provider, direction: 'response' }),
+        inputTokens: this.#tokens.labels({ provider, type: 'input' }),
+        outputTokens: this.#tokens.labels({ provider, type: 'output' }),
+      };
+      this.#children.set(key, children);
+    }
+    return children;
+  }
+
   observe(exchange: Exchange): void {
     const provider = exchange.provider?.name ?? 'none';
-    this.#requests.inc({
-      provider,
-      via: exchange.via,
-      result: exchange.result,
-      code: exchange.code ?? 'none',
-    });
-    this.#duration.observe({ provider, via: exchange.via }, elapsedMs(exchange) / 1000);
-    if (exchange.firstByteMs !== undefined)
-      this.#firstByte.observe({ provider }, exchange.firstByteMs / 1000);
-    if (exchange.requestBytes > 0) this.#bytes.inc({ provider, direction: 'request' }, exchange.requestBytes);
-    if (exchange.responseBytes > 0)
-      this.#bytes.inc({ provider, direction: 'response' }, exchange.responseBytes);
+    const children = this.#forProvider(provider, exchange.via);
+    const code = exchange.code ?? 'none';
+    const outcome = `${exchange.result}\u0000${code}`;
+    let requests = children.requests.get(outcome);
+    if (!requests) {
+      requests = this.#requests.labels({ provider, via: exchange.via, result: exchange.result, code });
+      children.requests.set(outcome, requests);
+    }
+    requests.inc();
+    children.duration.observe(elapsedMs(exchange) / 1000);
+    if (exchange.firstByteMs !== undefined) children.firstByte.observe(exchange.firstByteMs / 1000);
+    if (exchange.requestBytes > 0) children.requestBytes.inc(exchange.requestBytes);
+    if (exchange.responseBytes > 0) children.responseBytes.inc(exchange.responseBytes);
     const usage = exchange.usage;
-    if (usage?.inputTokens) this.#tokens.inc({ provider, type: 'input' }, usage.inputTokens);
-    if (usage?.outputTokens) this.#tokens.inc({ provider, type: 'output' }, usage.outputTokens);
+    if (usage?.inputTokens) children.inputTokens.inc(usage.inputTokens);
+    if (usage?.outputTokens) children.outputTokens.inc(usage.outputTokens);
   }
 
   policyReload(outcome: 'applied' | 'rejected'): void {

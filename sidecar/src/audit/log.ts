@@ -41,16 +41,17 @@ export interface LoggerOptions {
 const FLUSH_INTERVAL_MS = 250;
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  // Asynchronous, in 4 KiB writes rather than one write(2) per line; flushed at least every 250 ms
-  // and on exit.
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Asynchronous, in ~16 KiB writes rather than one write(2) per line; flushed at least every
+  // 250 ms and on exit.
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 16_000 });
   const logger = pino(
     {
       name: 'chaperone-proxy',
       level: options.level ?? 'info',
       base: { ...options.base },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's default: `time` in epoch milliseconds (an ISO string costs ~2.5 µs per line).
+      timestamp: pino.stdTimeFunctions.epochTime,
     },
     destination,
   );

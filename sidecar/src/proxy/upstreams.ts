@@ -146,8 +146,16 @@ export class Upstreams {
   }
 }
 
+const breakerKeys = new WeakMap<CompiledProvider, string>();
+
+/** The breaker settings as a key, computed once per compiled provider (this is on every request). */
 function breakerKey(provider: CompiledProvider): string {
-  return JSON.stringify(provider.breaker);
+  let key = breakerKeys.get(provider);
+  if (key === undefined) {
+    key = JSON.stringify(provider.breaker);
+    breakerKeys.set(provider, key);
+  }
+  return key;
 }
 
 export function stateOf(breaker: CircuitBreaker<[Attempt], unknown>): BreakerState {

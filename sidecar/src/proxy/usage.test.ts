@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { UsageScanner } from './usage.ts';
+import { UsageScanner, readTopLevelUsage } from './usage.ts';
 
 function scan(type: string, chunks: string[]): ReturnType<UsageScanner['end']> | undefined {
   const scanner = UsageScanner.for(type, undefined);
@@ -49,4 +49,32 @@ describe('UsageScanner', () => {
     expect(UsageScanner.for('application/json', 'gzip')).toBeUndefined();
     expect(UsageScanner.for('audio/mpeg', undefined)).toBeUndefined();
   });
+});
+
+describe('readTopLevelUsage', () => {
+  it.each([
+    [
+      '{"model":"gpt-4o-mini","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":7,"total_tokens":19}}',
+      { responseModel: 'gpt-4o-mini', inputTokens: 12, outputTokens: 7 },
+    ],
+    [
+      '{"model":"claude","content":[{"text":"a \\"usage\\": {} trap"}],"usage":{"input_tokens":3,"output_tokens":4}}',
+      { responseModel: 'claude', inputTokens: 3, outputTokens: 4 },
+    ],
+    [
+      '{"usage":{"prompt_tokens_details":{"cached_tokens":1},"prompt_tokens":5,"completion_tokens":6}}',
+      { inputTokens: 5, outputTokens: 6 },
+    ],
+  ])('reads %s', (text, expected) => {
+    const usage = {};
+    expect(readTopLevelUsage(usage, text)).toBe(true);
+    expect(usage).toEqual(expected);
+  });
+
+  it.each(['{"choices":[]}', '{"x":"usage"}', '{"usage":"none"}', '{"usage":{"prompt_tokens":1'])(
+    'declines %s',
+    (text) => {
+      expect(readTopLevelUsage({}, text)).toBe(false);
+    },
+  );
 });

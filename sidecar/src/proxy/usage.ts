@@ -36,6 +36,36 @@ function absorb(target: Usage, payload: unknown): void {
   if (record.message && typeof record.message === 'object') absorb(target, record.message);
 }
 
+/**
+ * The fast path for a JSON body: parse only the last `"usage"` object and read the first
+ * `"model"` string, rather than the whole response. An unescaped `"usage"` can only be a key (in
+ * JSON text, quotes inside strings are escaped). False when the body does not look as expected.
+ */
+export function readTopLevelUsage(target: Usage, text: string): boolean {
+  const key = text.lastIndexOf('"usage"');
+  if (key < 0) return false;
+  const open = text.indexOf('{', key);
+  if (open < 0 || !/^"usage"\s*:\s*$/.test(text.slice(key, open))) return false;
+  let depth = 0;
+  let close = -1;
+  for (let i = open; i < text.length && close < 0; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) close = i;
+  }
+  if (close < 0) return false;
+  try {
+    absorb(target, { usage: JSON.parse(text.slice(open, close + 1)) as unknown });
+  } catch {
+    return false;
+  }
+  const model = /"model"\s*:\s*"((?:[^"\\]|\\.){1,256})"/.exec(text);
+  if (model) target.responseModel = JSON.parse(`"${model[1]}"`) as string;
+  return true;
+}
+
 export class UsageScanner {
   readonly usage: Usage = {};
   readonly #kind: 'json' | 'sse';
@@ -71,9 +101,13 @@ export class UsageScanner {
       return;
     }
     this.#partial = text.slice(lastNewline + 1);
-    if (!text.includes('"usage"') && !text.includes('"model"')) return;
+    // Only events that carry usage are parsed (plus the first naming the model), not every chunk.
+    const wantModel = this.usage.responseModel === undefined;
+    if (!text.includes('"usage"') && !(wantModel && text.includes('"model"'))) return;
     for (const line of text.slice(0, lastNewline).split('\n')) {
-      if (!line.startsWith('data:') || (!line.includes('"usage"') && !line.includes('"model"'))) continue;
+      if (!line.startsWith('data:')) continue;
+      if (!line.includes('"usage"') && !(this.usage.responseModel === undefined && line.includes('"model"')))
+        continue;
       try {
         absorb(this.usage, JSON.parse(line.slice(5)));
       } catch {
@@ -84,12 +118,17 @@ export class UsageScanner {
 
   end(): Usage {
     if (this.#kind === 'json' && this.#chunks.length > 0 && this.#bytes <= MAX_JSON_BYTES) {
-      try {
-        absorb(this.usage, JSON.parse(Buffer.concat(this.#chunks).toString('utf8')));
-      } catch {
-        // not JSON after all
-      }
+      const text = (this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks)).toString(
+        'utf8',
+      );
       this.#chunks = [];
+      if (!readTopLevelUsage(this.usage, text)) {
+        try {
+          absorb(this.usage, JSON.parse(text));
+        } catch {
+          // not JSON after all
+        }
+      }
     }
     return this.usage;
   }
