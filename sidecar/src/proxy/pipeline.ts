@@ -58,12 +58,17 @@ export async function judgeAndRelay(
     sendRefusal(res, exchange, refusalOf(decision, exchange.policy));
     return;
   }
-  const provider = decision.provider;
-  const limit = provider?.limits.maxRequestBytes ?? 1_048_576;
+  const limit = decision.provider?.limits.maxRequestBytes ?? 1_048_576;
   const read = await readBody(req, limit, ctx.timeouts.clientMs);
   exchange.requestBytes = read.bytes;
   facts.bodyBytes = read.bytes;
-  if (provider && decision.apiRulesApplied && !read.overLimit) {
+  // A policy applied while the body arrived (a kill switch) applies to this request too.
+  const latest = ctx.policies.current();
+  const latestPolicy = latest?.policy ?? null;
+  decision = decide(latestPolicy, facts);
+  const provider = decision.provider;
+  exchange.provider = provider;
+  if (provider && decision.result !== 'deny' && decision.apiRulesApplied && !read.overLimit) {
     const encoding = req.headers['content-encoding'];
     facts.model = readModel(
       provider.type,
@@ -73,8 +78,8 @@ export async function judgeAndRelay(
       provider.models !== undefined,
     );
     if (facts.model.kind === 'model') exchange.model = facts.model.model;
+    decision = decide(latestPolicy, facts);
   }
-  decision = decide(policy, facts);
   if (decision.result === 'deny' || read.overLimit) {
     const refusal = read.overLimit
       ? new RefusalError(
@@ -90,9 +95,9 @@ export async function judgeAndRelay(
   }
   record(exchange, decision);
   let credential: CredentialHeaders | undefined;
-  if (provider && decision.apiRulesApplied && loaded) {
+  if (provider && decision.apiRulesApplied && latest) {
     try {
-      credential = await loaded.credentials.headersFor(provider);
+      credential = await latest.credentials.headersFor(provider);
     } catch (err) {
       if (!(err instanceof RefusalError)) throw err;
       sendRefusal(res, exchange, err);
@@ -114,7 +119,7 @@ export async function judgeAndRelay(
       method: facts.method ?? 'GET',
       headers: upstreamRequestHeaders(req.headers, credential, identity),
       body: read.body,
-      secrets: loaded?.credentials.secretValues() ?? [],
+      secrets: latest?.credentials.secretValues() ?? [],
     },
     facts,
   );

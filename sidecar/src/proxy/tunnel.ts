@@ -131,6 +131,15 @@ async function serve(
     else socket.end(tlsAlert(hello.result.state === 'complete' ? 'unrecognized_name' : 'access_denied'));
     return;
   }
+  // A policy applied while the tunnel was being set up (a kill switch) applies to it too.
+  const now = decide(ctx.policies.current()?.policy ?? null, facts);
+  if (now.result === 'deny') {
+    upstream.destroy();
+    socket.destroy();
+    markRefused(exchange, refusalOf(now, exchange.policy));
+    exchange.status = 200;
+    return;
+  }
   await pipeTunnel(ctx, exchange, facts, socket, upstream, hello.bytes, sentBefore);
 }
 
