@@ -8,6 +8,23 @@ import { loadPolicyFile } from './config/policy-file.ts';
 import { PolicyStore } from './config/store.ts';
 import { watchPolicyFile, type PolicyWatch } from './config/watch.ts';
 import { startSidecar } from './sidecar.ts';
+import { loadBundle } from './control/bundle-policy.ts';
+import { ControlClient } from './control/client.ts';
+import { RefusalReporter } from './control/reporter.ts';
+import { systemResolver, type Resolver } from './egress/resolver.ts';
+import { isIP } from 'node:net';
+
+const REPORT_INTERVAL_MS = 5_000;
+
+/** --resolve pins: those names answer with the given address (which is still checked). */
+function pinnedResolver(pins: ReadonlyMap<string, string>): Resolver {
+  return (host) => {
+    const address = pins.get(host);
+    return address
+      ? Promise.resolve([{ address, family: isIP(address) === 6 ? 6 : 4 }])
+      : systemResolver(host);
+  };
+}
 
 let logger: Logger | undefined;
 
@@ -46,13 +63,69 @@ async function main(): Promise<number> {
       return 1;
     }
     store.apply(first.loaded, options.policy);
-  } else {
+  } else if (options.controller === undefined) {
     log.warn(
       { event: 'no_policy_source' },
-      'no --policy given and this build has no controller client: every request is refused (POLICY_NOT_LOADED)',
+      'neither --policy nor --controller-url: every request is refused (POLICY_NOT_LOADED)',
     );
   }
-  const sidecar = await startSidecar({ store, logger: log, listen: options.listen });
+  const reporter = new RefusalReporter();
+  const sidecar = await startSidecar({
+    store,
+    logger: log,
+    listen: options.listen,
+    ...(options.resolve.size > 0 && { resolver: pinnedResolver(options.resolve) }),
+    onExchange: (exchange) => reporter.observe(exchange),
+  });
+  let control: ControlClient | undefined;
+  let reportTimer: NodeJS.Timeout | undefined;
+  if (options.controller !== undefined) {
+    const source = `controller ${options.controller.url}`;
+    control = new ControlClient({
+      url: options.controller.url,
+      tokenFile: options.controller.tokenFile,
+      pod: options.controller.pod,
+      ...(options.controller.ca !== undefined && { ca: options.controller.ca }),
+      onBundle: (bundle) => {
+        const result = loadBundle(bundle);
+        if (!result.ok) {
+          store.reject(result.message, source);
+          log.error(
+            { event: 'policy_rejected', revision: bundle.revision, reason: result.message },
+            'bundle refused; the last good policy stays in force',
+          );
+          return false;
+        }
+        store.apply(result.loaded, source);
+        reporter.useBundle(bundle);
+        for (const conflict of result.conflicts)
+          log.warn({ event: 'policy_conflict', reason: conflict }, conflict);
+        log.info(
+          {
+            event: 'policy_applied',
+            revision: bundle.revision,
+            policies: bundle.policies.map((p) => `${p.name}@${p.generation}`),
+            missingSecrets: bundle.missingSecrets,
+          },
+          `bundle ${bundle.revision} in force`,
+        );
+        return true;
+      },
+      onStateChange: (state) => {
+        if (!state.connected && state.lastError)
+          log.warn(
+            { event: 'controller_unreachable', reason: state.lastError },
+            'controller stream down; the last good policy stays in force',
+          );
+      },
+    });
+    control.start();
+    reportTimer = setInterval(() => {
+      const report = reporter.next(sidecar.breakers());
+      void control?.report(report).then((ok) => ok && reporter.delivered(report));
+    }, REPORT_INTERVAL_MS);
+    reportTimer.unref();
+  }
   if (options.policy !== undefined) {
     watcher = watchPolicyFile({
       file: options.policy,
@@ -77,6 +150,8 @@ async function main(): Promise<number> {
     const stop = (signal: string): void => {
       log.info({ event: 'stopping', signal }, `stopping on ${signal}`);
       watcher?.close();
+      clearInterval(reportTimer);
+      void control?.stop();
       const deadline = setTimeout(() => resolve(0), 5000);
       void sidecar.close().then(() => {
         clearTimeout(deadline);

@@ -37,10 +37,14 @@ export interface SidecarOptions {
   /** Process metrics (RSS, event loop lag, ...) in /metrics; off for in-process test sidecars. */
   processMetrics?: boolean;
   onDial?: (host: string, address: ResolvedAddress) => void;
+  /** Every finished exchange (after audit and metrics): the controller reporter counts refusals. */
+  onExchange?: (exchange: Exchange) => void;
 }
 
 export interface RunningSidecar {
   ports: { providers: number; forwardProxy: number; admin: number };
+  /** Circuit breaker state per provider. */
+  breakers(): Map<string, string>;
   metrics: Metrics;
   context: ProxyContext;
   close(): Promise<void>;
@@ -123,6 +127,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
           audit.warn(record, auditMessage(exchange));
         else audit.info(record, auditMessage(exchange));
         metrics.observe(exchange);
+        options.onExchange?.(exchange);
         const tokens = (exchange.usage?.inputTokens ?? 0) + (exchange.usage?.outputTokens ?? 0);
         if (exchange.provider && tokens > 0) usage.recordTokens(exchange.provider.name, tokens);
       },
@@ -215,6 +220,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     ports,
     metrics,
     context,
+    breakers: () => upstreams.states(),
     async close() {
       for (const entry of active)
         entry.cut(new RefusalError('UPSTREAM_ERROR', 'the sidecar is shutting down'));

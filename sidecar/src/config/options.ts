@@ -1,23 +1,31 @@
 // The sidecar's command line and environment, parsed and checked before anything starts.
 import { parseArgs } from 'node:util';
 import { CHAPERONE_VERSION, SIDECAR_ENV } from '../../../api/src/injection.ts';
-import { SIDECAR_PORTS } from '../../../api/src/names.ts';
+import { CONTROLLER_TOKEN_AUDIENCE, SIDECAR_PORTS } from '../../../api/src/names.ts';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ListenAddress } from '../sidecar.ts';
 
 export const USAGE = `chaperone-proxy ${CHAPERONE_VERSION} — the Chaperone egress sidecar
 
-Usage: chaperone-proxy --policy FILE [--secrets-dir DIR] [options]
+Usage: chaperone-proxy --policy FILE [--secrets-dir DIR] [options]      (standalone)
+       chaperone-proxy --controller-url URL [options]                  (in a pod; the webhook sets the env)
 
   --policy FILE            AIProviderPolicy manifest (YAML/JSON); reloaded when it changes   [CHAPERONE_POLICY_FILE]
   --secrets-dir DIR        secretRef {name, key} is read from DIR/<name>/<key>                [CHAPERONE_SECRETS_DIR]
   --providers-address A    provider endpoints, base-URL mode (default 127.0.0.1:${SIDECAR_PORTS.providers})      [CHAPERONE_PROVIDERS_ADDRESS]
   --proxy-address A        forward proxy, HTTP_PROXY/HTTPS_PROXY (default 127.0.0.1:${SIDECAR_PORTS.forwardProxy})  [CHAPERONE_PROXY_ADDRESS]
   --admin-address A        /healthz /readyz /metrics /status (default 127.0.0.1:${SIDECAR_PORTS.admin})       [${SIDECAR_ENV.adminAddress}]
+  --controller-url URL     chaperone-controller's policy stream                                [${SIDECAR_ENV.controllerUrl}]
+  --controller-ca FILE     CA for --controller-url (PEM; or the PEM itself in ${SIDECAR_ENV.controllerCa})   [CHAPERONE_CONTROLLER_CA_FILE]
+  --token-file FILE        projected token for the controller (default from ${SIDECAR_ENV.tokenFiles})  [CHAPERONE_TOKEN_FILE]
+  --pod NAMESPACE/NAME     this pod (default from ${SIDECAR_ENV.podNamespace} and ${SIDECAR_ENV.podName})
+  --resolve HOST=IP        pin a host name to an address, repeatable (local use; the address is still checked)  [CHAPERONE_RESOLVE, comma-separated]
   --log-level LEVEL        pino level (default info)                                            [CHAPERONE_LOG_LEVEL]
   --help, --version
 
 An address is host:port, [v6]:port or :port (all interfaces); port 0 picks a free port.
-Without --policy the sidecar has no policy source yet and refuses all egress (POLICY_NOT_LOADED).`;
+Until a policy is loaded (from the file or the controller) every request is refused (POLICY_NOT_LOADED).`;
 
 export class UsageError extends Error {}
 
@@ -31,9 +39,50 @@ export function parseListenAddress(value: string, flag: string): ListenAddress {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
+export interface ControllerOptions {
+  url: string;
+  /** PEM, or undefined for the system roots. */
+  ca: string | undefined;
+  tokenFile: string;
+  /** `<namespace>/<name>`. */
+  pod: string;
+}
+
+/** Reads the controller settings; undefined when no controller URL is configured. */
+function controllerOptions(
+  values: { 'controller-url'?: string; 'controller-ca'?: string; 'token-file'?: string; pod?: string },
+  env: NodeJS.ProcessEnv,
+): ControllerOptions | undefined {
+  const url = values['controller-url'] ?? env[SIDECAR_ENV.controllerUrl];
+  if (!url) return undefined;
+  if (!/^https:\/\//.test(url)) throw new UsageError(`--controller-url: "${url}" is not an https:// URL`);
+  const caFile = values['controller-ca'] ?? env.CHAPERONE_CONTROLLER_CA_FILE;
+  const ca = caFile ? readFileSync(caFile, 'utf8') : env[SIDECAR_ENV.controllerCa];
+  let tokenFile = values['token-file'] ?? env.CHAPERONE_TOKEN_FILE;
+  if (!tokenFile && env[SIDECAR_ENV.tokenFiles]) {
+    try {
+      tokenFile = (JSON.parse(env[SIDECAR_ENV.tokenFiles]!) as Record<string, string>)[
+        CONTROLLER_TOKEN_AUDIENCE
+      ];
+    } catch {
+      throw new UsageError(`${SIDECAR_ENV.tokenFiles} is not a JSON object of audience → file`);
+    }
+  }
+  if (!tokenFile) throw new UsageError('--token-file is required with --controller-url');
+  const namespace = env[SIDECAR_ENV.podNamespace];
+  const name = env[SIDECAR_ENV.podName];
+  const pod = values.pod ?? (namespace && name ? `${namespace}/${name}` : undefined);
+  if (!pod || !/^[a-z0-9-]+\/[a-z0-9.-]+$/.test(pod))
+    throw new UsageError('--pod NAMESPACE/NAME is required with --controller-url');
+  return { url, ca, tokenFile, pod };
+}
+
 export interface Options {
   policy: string | undefined;
   secretsDir: string | undefined;
+  controller: ControllerOptions | undefined;
+  /** Host name → pinned address. */
+  resolve: Map<string, string>;
   listen: { providers: ListenAddress; forwardProxy: ListenAddress; admin: ListenAddress };
   logLevel: string;
   help: boolean;
@@ -52,6 +101,11 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'proxy-address': { type: 'string' },
       'admin-address': { type: 'string' },
       'log-level': { type: 'string' },
+      'controller-url': { type: 'string' },
+      'controller-ca': { type: 'string' },
+      'token-file': { type: 'string' },
+      pod: { type: 'string' },
+      resolve: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -62,8 +116,16 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       (values[flag as keyof typeof values] as string | undefined) ?? env[envName] ?? fallback,
       `--${flag}`,
     );
+  const resolve = new Map<string, string>();
+  for (const entry of values.resolve ?? (env.CHAPERONE_RESOLVE ?? '').split(',').filter(Boolean)) {
+    const match = /^([a-z0-9.-]+)=([0-9a-fA-F:.]+)$/.exec(entry.trim());
+    if (!match || isIP(match[2]!) === 0) throw new UsageError(`--resolve: "${entry}" is not HOST=IP`);
+    resolve.set(match[1]!, match[2]!);
+  }
   return {
     policy: values.policy ?? env.CHAPERONE_POLICY_FILE,
+    controller: controllerOptions(values, env),
+    resolve,
     secretsDir: values['secrets-dir'] ?? env.CHAPERONE_SECRETS_DIR,
     listen: {
       providers: address(
