@@ -8,6 +8,7 @@ import type { RequestFacts } from '../policy/decide.ts';
 import type { ProxyContext } from './context.ts';
 import { asRefusal, newExchange, sendRefusal, type Exchange } from './exchange.ts';
 import { judgeAndRelay } from './pipeline.ts';
+import { chooseProvider } from '../policy/failover.ts';
 
 export function handleEndpointRequest(ctx: ProxyContext, req: IncomingMessage, res: ServerResponse): void {
   const exchange = newExchange('endpoint', req.method ?? 'GET');
@@ -45,11 +46,18 @@ async function serve(
     sendRefusal(res, exchange, rest.error);
     return;
   }
-  const provider = loaded?.policy.byName.get(name);
+  // While the provider is down (breaker open) or killed, its declared failover serves the request.
+  const choice = loaded
+    ? chooseProvider(loaded.policy, name, (p) => ctx.upstreams.states().get(p))
+    : undefined;
+  const provider = choice?.provider;
+  if (choice?.failedOverFrom) {
+    exchange.reason = `failed over from ${choice.failedOverFrom.provider} (${choice.failedOverFrom.because})`;
+  }
   const basePath = provider?.basePath ?? '';
   const facts: RequestFacts = {
     via: 'endpoint',
-    providerName: name,
+    providerName: provider?.name ?? name,
     method: exchange.method,
     path: `${basePath}${rest.value.decoded}`,
     usage: ctx.usage,
