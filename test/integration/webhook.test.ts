@@ -189,7 +189,7 @@ describe('the controller process', () => {
     await eventually('/readyz to answer 200', async () =>
       (await readyz(controller.port)) === 200 ? true : undefined,
     );
-    expect(controller.logs.some((l) => l.msg === 'namespace cache synced')).toBe(true);
+    expect(controller.logs.some((l) => l.msg === 'watch synced' && l.what === 'namespaces')).toBe(true);
   });
 });
 
