@@ -22,6 +22,7 @@ describe('bench/sidecar.ts', () => {
       '1000 rps / 16 conns, p99 (ms)',
       'max rps with p99 < 10 ms',
       'closed loop, 16 in flight (rps)',
+      'proxy CPU per request, closed loop (µs)',
       'SSE time to first byte, p99 (ms)',
       'RSS idle (MB)',
     ])

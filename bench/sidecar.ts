@@ -17,6 +17,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { mockPki } from '../test/mocks/pki.ts';
 import {
   closedLoop,
+  closedLoopCount,
+  cpuMs,
   fixedRate,
   peakRss,
   percentile,
@@ -59,13 +61,18 @@ function startChild(
         const port = ready(line);
         if (port !== undefined) {
           found = true;
+          clearTimeout(timer);
           buffer = '';
           resolve({ child, port });
           return;
         }
       }
     });
+    const timer = setTimeout(() => {
+      if (!found) reject(new Error(`${args.join(' ')} was not ready within 20 s`));
+    }, 20_000);
     child.on('exit', (code) => {
+      clearTimeout(timer);
       if (!found) reject(new Error(`${args.join(' ')} exited with ${code} before it was ready`));
     });
   });
@@ -113,6 +120,7 @@ interface Figures {
   rateErrors: number;
   maxRate: number;
   closedRps: number;
+  cpuPerRequestUs: number;
   ttftP50: number;
   ttftP99: number;
   rssIdle: number;
@@ -243,7 +251,13 @@ async function main(): Promise<void> {
       figures[n].rssLoad = Math.max(figures[n].rssLoad, peakMb);
     }
     process.stderr.write(`closed loop, ${CONNECTIONS} in flight…\n`);
-    for (const n of names) figures[n].closedRps = await closedLoop(targets[n], CONNECTIONS, scaled(3000));
+    for (const n of names) {
+      const pid = pids[n];
+      const cpuBefore = pid ? cpuMs(pid) : NaN;
+      const { rps, completed } = await closedLoopCount(targets[n], CONNECTIONS, scaled(3000));
+      figures[n].closedRps = rps;
+      figures[n].cpuPerRequestUs = pid ? ((cpuMs(pid) - cpuBefore) * 1000) / completed : NaN;
+    }
     process.stderr.write('time to first streamed byte…\n');
     for (const n of names) {
       const t = await timeToFirstByte(targets[n], scaled(500));
@@ -316,6 +330,15 @@ async function main(): Promise<void> {
         '',
         ratio(s.closedRps, p.closedRps),
         '',
+      ],
+      [
+        'proxy CPU per request, closed loop (µs)',
+        '—',
+        p.cpuPerRequestUs.toFixed(0),
+        s.cpuPerRequestUs.toFixed(0),
+        '',
+        ratio(p.cpuPerRequestUs, s.cpuPerRequestUs),
+        'capacity vs pass-through (contention-proof)',
       ],
       [
         'SSE time to first byte, p50 (ms)',

@@ -111,6 +111,15 @@ export async function fixedRate(t: Target, rate: number, durationMs: number): Pr
 
 /** Requests per second with `concurrency` requests always in flight. */
 export async function closedLoop(t: Target, concurrency: number, durationMs: number): Promise<number> {
+  return (await closedLoopCount(t, concurrency, durationMs)).rps;
+}
+
+/** The closed loop, with the number of requests completed. */
+export async function closedLoopCount(
+  t: Target,
+  concurrency: number,
+  durationMs: number,
+): Promise<{ rps: number; completed: number }> {
   let completed = 0;
   const start = performance.now();
   const deadline = start + durationMs;
@@ -122,7 +131,15 @@ export async function closedLoop(t: Target, concurrency: number, durationMs: num
       }
     }),
   );
-  return completed / ((performance.now() - start) / 1000);
+  return { rps: completed / ((performance.now() - start) / 1000), completed };
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** Time (ms) from sending a streaming request to its first body byte, one stream at a time. */
