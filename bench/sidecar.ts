@@ -338,7 +338,7 @@ async function main(): Promise<void> {
         s.cpuPerRequestUs.toFixed(0),
         '',
         ratio(p.cpuPerRequestUs, s.cpuPerRequestUs),
-        'capacity vs pass-through (contention-proof)',
+        'pass-through CPU ÷ sidecar CPU',
       ],
       [
         'SSE time to first byte, p50 (ms)',
