@@ -1,0 +1,12 @@
+// The data boundary and runtime guards: the API the proxy calls. Everything here is pure (no IO):
+// the proxy reads the body, calls inspectRequest, forwards or refuses; pipes the response through a
+// ResponseScanner; reserves and settles with the RateLimiter. See docs/data-boundary.md.
+export { compileGuards, checkProviderRisk, refusalOf, ALLOW } from './policy.ts';
+export type { GuardPolicy, GuardDecision, GuardResult, GuardOptions, ToolArgumentRule } from './policy.ts';
+export { inspectRequest } from './inspect.ts';
+export type { RequestInspection } from './inspect.ts';
+export { apiShapeOf } from './shapes.ts';
+export type { ApiShape } from './shapes.ts';
+export { Placeholders } from './placeholders.ts';
+export { auditFields } from './findings.ts';
+export type { RequestFindings, ResponseFindings, BoundaryFindings, AuditFields } from './findings.ts';
