@@ -4,7 +4,8 @@
 // the controller is away; each applied bundle is acknowledged so status can count enforcement.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request } from 'undici';
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import {
   CONTROL_HEADERS,
@@ -50,7 +51,9 @@ export class ControlClient {
 
   constructor(options: ControlClientOptions) {
     this.options = options;
-    this.dispatcher = new Agent({ connect: options.ca ? { ca: options.ca } : {}, bodyTimeout: 0 });
+    // node:https rather than undici: the sidecar loads only undici's Pool (see proxy/undici.ts), and
+    // this client needs nothing more than one long-lived GET and small POSTs.
+    this.dispatcher = new Agent({ keepAlive: true, maxSockets: 4, ...(options.ca && { ca: options.ca }) });
   }
 
   get status(): Readonly<ControlState> {
@@ -65,7 +68,7 @@ export class ControlClient {
     if (this.abort.signal.aborted) return;
     this.abort.abort();
     await this.running?.catch(() => undefined);
-    await this.dispatcher.destroy();
+    this.dispatcher.destroy();
   }
 
   private update(patch: Partial<ControlState>): void {
@@ -97,15 +100,37 @@ export class ControlClient {
     this.update({ connected: false });
   }
 
+  private send(path: string, options: RequestOptions, body?: string): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        new URL(path, this.options.url),
+        { ...options, agent: this.dispatcher, signal: this.abort.signal },
+        resolve,
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  private async post(path: string, payload: unknown): Promise<number> {
+    const body = JSON.stringify(payload);
+    const response = await this.send(
+      path,
+      { method: 'POST', headers: { ...(await this.headers()), 'content-type': 'application/json' } },
+      body,
+    );
+    response.resume();
+    return response.statusCode ?? 0;
+  }
+
   private async streamOnce(onConnected: () => void): Promise<void> {
-    const response = await request(new URL(CONTROL_PATHS.stream, this.options.url), {
+    const response = await this.send(CONTROL_PATHS.stream, {
       method: 'GET',
       headers: { ...(await this.headers()), accept: 'text/event-stream' },
-      dispatcher: this.dispatcher,
-      signal: this.abort.signal,
     });
     if (response.statusCode !== 200) {
-      const body = await response.body.text();
+      let body = '';
+      for await (const chunk of response) body += (chunk as Buffer).toString();
       let code = `HTTP ${response.statusCode}`;
       try {
         code = (JSON.parse(body) as { code?: string }).code ?? code;
@@ -122,7 +147,7 @@ export class ControlClient {
         if (event.event === 'bundle') pending.push(JSON.parse(event.data) as PolicyBundle);
       },
     });
-    for await (const chunk of response.body) {
+    for await (const chunk of response) {
       parser.feed((chunk as Buffer).toString('utf8'));
       while (pending.length > 0) await this.apply(pending.shift()!);
     }
@@ -132,15 +157,7 @@ export class ControlClient {
   async report(report: SidecarReport): Promise<boolean> {
     if (!this.state.connected) return false;
     try {
-      const response = await request(new URL(CONTROL_PATHS.report, this.options.url), {
-        method: 'POST',
-        headers: { ...(await this.headers()), 'content-type': 'application/json' },
-        body: JSON.stringify(report),
-        dispatcher: this.dispatcher,
-        signal: this.abort.signal,
-      });
-      await response.body.dump();
-      return response.statusCode === 204;
+      return (await this.post(CONTROL_PATHS.report, report)) === 204;
     } catch {
       return false;
     }
@@ -149,13 +166,6 @@ export class ControlClient {
   private async apply(bundle: PolicyBundle): Promise<void> {
     if (!(await this.options.onBundle(bundle))) return;
     this.update({ revision: bundle.revision });
-    const response = await request(new URL(CONTROL_PATHS.ack, this.options.url), {
-      method: 'POST',
-      headers: { ...(await this.headers()), 'content-type': 'application/json' },
-      body: JSON.stringify({ revision: bundle.revision }),
-      dispatcher: this.dispatcher,
-      signal: this.abort.signal,
-    });
-    await response.body.dump();
+    await this.post(CONTROL_PATHS.ack, { revision: bundle.revision });
   }
 }
