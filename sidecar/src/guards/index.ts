@@ -10,3 +10,7 @@ export type { ApiShape } from './shapes.ts';
 export { Placeholders } from './placeholders.ts';
 export { auditFields } from './findings.ts';
 export type { RequestFindings, ResponseFindings, BoundaryFindings, AuditFields } from './findings.ts';
+export { ResponseScanner, responseTransform } from './response.ts';
+export type { ResponseScanOptions } from './response.ts';
+export { RateLimiter } from './rate.ts';
+export type { Reservation, ReserveResult, ProviderLimits } from './rate.ts';
