@@ -90,6 +90,10 @@ bench-admission: deps ## webhook /mutate latency p50/p99: a typical pod and a 64
 bench-sidecar: build ## chaperone-proxy vs a direct call vs a bare undici pass-through: added latency, throughput, first token, RSS
 	node bench/sidecar.ts
 
+.PHONY: bench-redaction
+bench-redaction: deps ## data boundary throughput on 4 KiB chat bodies: redaction on vs JSON parse + serialise vs raw pass-through
+	node bench/redaction.ts
+
 .PHONY: cluster-up
 cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
 	$(CLUSTER) up
