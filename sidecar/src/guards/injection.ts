@@ -298,19 +298,22 @@ const ANCHORS = [
   // extraction and references to the model's configuration
   String.raw`system ?(?:prompt|message|instruc)|(?:initial|original|hidden|secret|pre-?|developer|confidential) ?(?:prompt|instruc|message|directive)|prompt (?:you were given|above)|your (?:\w+ )?(?:instruc|rule|guideline|guidance|prompt|preamble|persona|programming|training|directive|limitation|restriction|filter|configuration|setup|constraint|guardrail|system)`,
   String.raw`(?:you (?:were|have been|got|received|'ve been)|(?:it|you) (?:was|were) given)|developers? (?:gave|set|wrote|told|tell|said)|came before|(?:previous|prior|earlier) (?:limitation|restriction|rule|instruction|guideline)|what (?:did )?(?:the developers?|your (?:developers?|creators?|operators?))`,
-  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:that (?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'“]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)|(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
+  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:(?:that )?(?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'“]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)|(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
   // delimiters
   String.raw`<\||\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|system_prompt|instructions?|user|human|tool_result|document|context)>|#{2}|={3}|-{3}|\*{3}|\[{1,2}(?:system|admin|developer)|"role"|\n\n(?:human|assistant|system):|(?:^|\n)\s*(?:system|developer)\s*(?:message|prompt)?\s*:|end of (?:the )?(?:user )?(?:input|prompt|document|context|instructions)`,
   // encoding
   String.raw`decod|decrypt|unscrambl|(?:convert|translate) (?:this|the following|it|these)|(?:base64|rot-?13|hex|binary|morse|leetspeak)[\s-]*(?:encoded\s+)?(?:instruc|command|payload|message)`,
-  // indirect
+  // exfiltration: anchored on where the data would go
+  String.raw`!\[|https?:\/\/|www\.|\w@[\w-]+\.|exfiltrat|(?:this|the) (?:url|address|endpoint|server|webhook)|the following|\.env\b|id_rsa|~\/|(?:render|include|embed|output) (?:this |the following )?(?:markdown )?image`,
+];
+// Text from tools and documents also has the anchors of the signals that speak to the model.
+const INDIRECT_ANCHORS = [
   String.raw`if you are (?:an? )?(?:ai|llm|language model|assistant|chatbot|gpt|claude|bot)|note (?:to|for)|\b(?:ai|assistant|llm|chatbot|model|agent|bot)s?\s*[,:]|(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this|(?:do not|don't|never) (?:tell|inform|mention|reveal|let)|(?:without|before) (?:telling|informing|asking)|user (?:must not|should not|shouldn't)`,
   String.raw`the (?:assistant|ai|model|agent|llm|chatbot) (?:must|should|will|shall|is required)|important|urgent|attention|notice|(?:instruc\w*|note|message|reminder|directive)s? (?:for|to) (?:the |any |all )?(?:ai|llm|assistant|model|summari|agent|chatbot|bot)|(?:hey|hello|hi|dear|p\.?s\.? to the) (?:ai|language model|llm|assistant|chatbot|model|agent)`,
-  // exfiltration
-  String.raw`(?:send|forward|post|upload|email|transmit|exfiltrat|leak|append)\w* (?:\w+ ){0,3}(?:conversation|chat|history|messages?|e-?mails?|files?|documents?|contacts?|data|context|credential|api key|password|token|secret|location|address|personal|user|~\/|\S*id_rsa|\.env)|!\[|(?:render|include|embed|output) (?:this |the following )?(?:markdown )?image`,
 ];
-const TRIGGER = new RegExp(ANCHORS.join('|'), 'i');
+const TRIGGER = new RegExp([...ANCHORS, ...INDIRECT_ANCHORS].join('|'), 'i');
 const TRIGGER_ALL = new RegExp(ANCHORS.join('|'), 'gi');
+const INDIRECT_TRIGGER = new RegExp(INDIRECT_ANCHORS.join('|'), 'i');
 
 // Invisible Unicode: tag characters (ASCII smuggling), zero-width and bidirectional controls.
 const TAG_CHARACTERS = /[\u{E0000}-\u{E007F}]/gu;
@@ -536,6 +539,11 @@ export function scorePieces(pieces: readonly ScoredText[]): { index: number; sco
     piece++;
     if (piece >= texts.length) break;
     TRIGGER_ALL.lastIndex = offset;
+  }
+  for (let k = 0; k < texts.length; k++) {
+    const kind = pieces[eligible[k]!]!.kind;
+    const indirect = kind === 'tool-result' || kind === 'document' || kind === 'tool-args';
+    if (indirect && !marked.has(k) && INDIRECT_TRIGGER.test(texts[k]!)) marked.add(k);
   }
   if (BEYOND_LATIN1.test(joined) || /base64|b64|encoded/i.test(joined)) {
     for (let k = 0; k < texts.length; k++) if (SMUGGLING.test(texts[k]!)) marked.add(k);
