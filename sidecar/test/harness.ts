@@ -10,7 +10,8 @@ import { StaticCredentials } from '../src/credentials/source.ts';
 import type { ResolvedAddress, Resolver } from '../src/egress/resolver.ts';
 import type { Timeouts } from '../src/proxy/timeouts.ts';
 import { startSidecar, type RunningSidecar } from '../src/sidecar.ts';
-import { compile } from './policies.ts';
+import { compileGuards } from '../src/guards/policy.ts';
+import { compile, validated } from './policies.ts';
 
 export type AuditLine = Record<string, unknown> & { msg: string; level: number };
 
@@ -81,7 +82,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   ): void => {
     const policy = compile(spec, name);
     store.apply(
-      { policy, credentials: new StaticCredentials(policy, new Map(Object.entries(keys))) },
+      {
+        policy,
+        credentials: new StaticCredentials(policy, new Map(Object.entries(keys))),
+        guards: compileGuards(validated(spec, name).spec),
+      },
       'test',
     );
   };

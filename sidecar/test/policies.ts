@@ -1,6 +1,7 @@
 // Test policies: manifests run through the real validator and compiler, as the sidecar loads them.
 import { validatePolicy, formatErrors } from '../../api/src/policy/validate.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
+import type { AIProviderPolicy } from '../../api/src/policy/index.ts';
 
 export type Manifest = Record<string, unknown>;
 
@@ -16,6 +17,13 @@ export function provider(overrides: Record<string, unknown> = {}): Record<string
 
 export function manifest(spec: Record<string, unknown>, name = 'test-policy'): Manifest {
   return { apiVersion: 'chaperone.dev/v1alpha1', kind: 'AIProviderPolicy', metadata: { name }, spec };
+}
+
+/** Validates (defaults, schema, CEL); throws with the field errors otherwise. */
+export function validated(spec: Record<string, unknown>, name?: string): AIProviderPolicy {
+  const result = validatePolicy(manifest(spec, name));
+  if (!result.ok) throw new Error(formatErrors(result.errors));
+  return result.policy;
 }
 
 /** Validates (defaults, schema, CEL) and compiles; throws with the field errors otherwise. */

@@ -35,6 +35,7 @@ export function auditRecord(exchange: Exchange): AuditRecord {
   if (usage?.responseModel !== undefined) record['gen_ai.response.model'] = usage.responseModel;
   if (usage?.inputTokens !== undefined) record['gen_ai.usage.input_tokens'] = usage.inputTokens;
   if (usage?.outputTokens !== undefined) record['gen_ai.usage.output_tokens'] = usage.outputTokens;
+  if (exchange.guards) Object.assign(record, exchange.guards);
   return record;
 }
 

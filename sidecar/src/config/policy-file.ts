@@ -11,6 +11,7 @@ import { POLICY } from '../../../api/src/names.ts';
 import type { AIProviderPolicy } from '../../../api/src/policy/index.ts';
 import type { FieldError } from '../../../api/src/policy/validate.ts';
 import { StaticCredentials } from '../credentials/source.ts';
+import { compileGuards } from '../guards/policy.ts';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.ts';
 import type { LoadedPolicy } from '../proxy/context.ts';
 
@@ -122,7 +123,11 @@ export async function loadPolicyFile(
     const keys = await readKeys(compiled.policy, secretsDir);
     return {
       ok: true,
-      loaded: { policy: compiled.policy, credentials: new StaticCredentials(compiled.policy, keys) },
+      loaded: {
+        policy: compiled.policy,
+        credentials: new StaticCredentials(compiled.policy, keys),
+        guards: compileGuards(validated.policy.spec),
+      },
     };
   } catch (err) {
     return { ok: false, message: (err as Error).message };

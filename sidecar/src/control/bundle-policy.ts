@@ -8,6 +8,7 @@ import { secretKey, type PolicyBundle } from '../../../api/src/bundle.ts';
 import { API_VERSION, POLICY } from '../../../api/src/names.ts';
 import type { AIProviderPolicy, ProviderSpec } from '../../../api/src/policy/index.ts';
 import { StaticCredentials } from '../credentials/source.ts';
+import { compileGuards } from '../guards/policy.ts';
 import { compilePolicy } from '../policy/compile.ts';
 import type { LoadedPolicy } from '../proxy/context.ts';
 
@@ -68,7 +69,11 @@ export function loadBundle(bundle: PolicyBundle): BundleResult {
   }
   return {
     ok: true,
-    loaded: { policy: compiled.policy, credentials: new StaticCredentials(compiled.policy, keys) },
+    loaded: {
+      policy: compiled.policy,
+      credentials: new StaticCredentials(compiled.policy, keys),
+      guards: compileGuards(manifest.spec),
+    },
     conflicts,
   };
 }

@@ -4,6 +4,7 @@
 import { RefusalError } from '../../../api/src/refusals.ts';
 import type { CredentialSource } from '../credentials/source.ts';
 import type { Resolver, ResolvedAddress } from '../egress/resolver.ts';
+import type { GuardPolicy } from '../guards/policy.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { decide, type RequestFacts } from '../policy/decide.ts';
 import type { Exchange } from './exchange.ts';
@@ -14,6 +15,8 @@ import type { Upstreams } from './upstreams.ts';
 export interface LoadedPolicy {
   policy: CompiledPolicy;
   credentials: CredentialSource;
+  /** The data boundary and runtime guards of the policy (sidecar/src/guards). */
+  guards?: GuardPolicy;
 }
 
 export interface PolicySource {

@@ -35,6 +35,8 @@ export interface Exchange {
   firstByteMs: number | undefined;
   /** The upstream failed or the client left after the response had started. */
   interrupted: string | undefined;
+  /** Data-boundary and guard findings (types and counts, never values), for the audit record. */
+  guards?: Record<string, string | number>;
 }
 
 export function newExchange(via: Exchange['via'], method: string): Exchange {

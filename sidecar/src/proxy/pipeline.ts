@@ -12,6 +12,8 @@ import type { LoadedPolicy, ProxyContext } from './context.ts';
 import { sendRefusal, type Exchange } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { relay } from './relay.ts';
+import { applyGuards } from './guards.ts';
+import { refusalOf as guardRefusal } from '../guards/policy.ts';
 
 export interface Route {
   /** `https://host:port` to send to. */
@@ -94,6 +96,32 @@ export async function judgeAndRelay(
     return;
   }
   record(exchange, decision);
+  let body = read.body;
+  if (provider && decision.apiRulesApplied && latest?.guards) {
+    const guarded = applyGuards(
+      latest.guards,
+      provider,
+      facts.path ?? '',
+      body,
+      req.headers['content-encoding'],
+    );
+    exchange.guards = guarded.audit;
+    if (guarded.decision.result === 'deny') {
+      sendRefusal(
+        res,
+        exchange,
+        guardRefusal(guarded.decision, { policy: exchange.policy, provider: provider.name }),
+      );
+      return;
+    }
+    if (guarded.decision.result === 'report' && exchange.result === 'allow') {
+      exchange.result = 'report';
+      exchange.code = guarded.decision.code;
+      exchange.reason = guarded.decision.reason;
+      exchange.rule = guarded.decision.rule;
+    }
+    body = guarded.body;
+  }
   let credential: CredentialHeaders | undefined;
   if (provider && decision.apiRulesApplied && latest) {
     try {
@@ -118,7 +146,7 @@ export async function judgeAndRelay(
       path: forwardPath,
       method: facts.method ?? 'GET',
       headers: upstreamRequestHeaders(req.headers, credential, identity),
-      body: read.body,
+      body,
       secrets: latest?.credentials.secretValues() ?? [],
     },
     facts,
