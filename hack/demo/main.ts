@@ -349,11 +349,18 @@ spec:
       `refused  → CONNECT exfil.example.net:443 (HTTPS_PROXY): HTTP ${tunnel.status} ${tunnel.body.trim()}`,
     );
     if (tunnel.status !== 403) throw new Error('demo: a host outside the allowlist was let through');
-    say(
-      dim(
-        'redaction of sensitive data (PII, secrets) in prompts is being wired into the sidecar; see docs/data-boundary.md',
-      ),
-    );
+    const prompt = 'Refund order 1234 for jane.doe@example.com, card 4111 1111 1111 1111.';
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: prompt }],
+    });
+    const received = (JSON.parse(mock.requests.at(-1)?.body ?? '{}') as { messages?: { content: string }[] })
+      .messages?.[0]?.content;
+    say(`redacted → the app sent:      ${prompt}`);
+    say(`           the provider got:  ${received ?? '(nothing)'}`);
+    if (!received?.includes('[EMAIL_1]') || received.includes('4111')) {
+      throw new Error('demo: sensitive data left the pod unredacted');
+    }
 
     await step('Throw the kill switch with kubectl');
     await tool('kubectl', [

@@ -19,6 +19,7 @@ describe('make demo', () => {
     expect(stdout).toMatch(/allowed {2}→ Hello from the mock OpenAI provider\./);
     expect(stdout).toContain('"code":"EGRESS_DENIED"');
     expect(stdout).toMatch(/CONNECT exfil\.example\.net:443 \(HTTPS_PROXY\): HTTP 403/);
+    expect(stdout).toContain('the provider got:  Refund order 1234 for [EMAIL_1], card [CREDIT_CARD_1].');
     expect(stdout).toContain('"code":"KILL_SWITCH_ENGAGED"');
     expect(stdout).toMatch(/checkout-openai\s+Enforce\s+openai\s+true\s+1\/1\s+True/);
     expect(stdout).toContain('demo complete');
