@@ -71,6 +71,8 @@ export function auditFields(request: RequestFindings, response?: ResponseFinding
   const boundary = request.boundary;
   const detected = formatCounts(boundary.detected);
   if (detected) fields['chaperone.boundary.detected'] = detected;
+  if (boundary.format === 'text' || boundary.format === 'unscannable')
+    fields['chaperone.boundary.format'] = boundary.format;
   if (boundary.action !== 'none') fields['chaperone.boundary.action'] = boundary.action;
   if (boundary.unscanned) fields['chaperone.boundary.unscanned'] = boundary.unscanned;
   if (boundary.binary > 0) fields['chaperone.boundary.binary'] = boundary.binary;

@@ -146,14 +146,9 @@ function injectionCheck(
   return { decision, findings: best };
 }
 
-function inspectText(policy: GuardPolicy, body: Buffer, text: string, why: string): RequestInspection {
-  const boundary: BoundaryFindings = {
-    format: 'text',
-    detected: {},
-    action: 'none',
-    unscanned: why,
-    binary: 0,
-  };
+/** A body that is not JSON: scanned as one text. */
+function inspectText(policy: GuardPolicy, body: Buffer, text: string): RequestInspection {
+  const boundary: BoundaryFindings = { format: 'text', detected: {}, action: 'none', binary: 0 };
   const matches: Match[] = [];
   const total = scanText(text, policy.boundary.detectors, matches);
   for (const m of matches) countDetectors(boundary.detected, m.detector);
@@ -210,9 +205,8 @@ export function inspectRequest(
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
-    const why = err instanceof RangeError ? 'the JSON is nested too deeply to parse' : 'the body is not JSON';
-    return inspectText(policy, body, text, why);
+  } catch {
+    return inspectText(policy, body, text);
   }
   const box = { body: parsed };
   const walk = walkRequest(box, shape);
