@@ -245,6 +245,49 @@ describe('ResponseScanner: placeholders restored', () => {
     });
   });
 
+  it('releases text held at the end of a choice into its last chunk, or before [DONE]', () => {
+    const withFinish = new ResponseScanner({ policy: restoring, contentType: SSE, placeholders: map });
+    expect(streamedText(run(withFinish, openAiStream(['Write to [EMA'])))).toBe('Write to [EMA');
+    const noFinish = new ResponseScanner({ policy: restoring, contentType: SSE, placeholders: map });
+    const stream = openAiStream(['Write to [EMA']).replace(/data: \{[^\n]*"finish_reason":"stop"\}\n\n/, '');
+    const out = run(noFinish, stream);
+    expect(streamedText(out)).toBe('Write to [EMA');
+    expect(out.indexOf('[EMA')).toBeLessThan(out.indexOf('[DONE]'));
+  });
+
+  it('restores Responses API deltas and the full text of their done events', () => {
+    const event = (type: string, data: object): string =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const stream = [
+      event('response.output_text.delta', {
+        item_id: 'm1',
+        output_index: 0,
+        content_index: 0,
+        delta: 'Mail [EMAIL',
+      }),
+      event('response.output_text.delta', {
+        item_id: 'm1',
+        output_index: 0,
+        content_index: 0,
+        delta: '_1] today',
+      }),
+      event('response.output_text.done', {
+        item_id: 'm1',
+        output_index: 0,
+        content_index: 0,
+        text: 'Mail [EMAIL_1] today',
+      }),
+    ].join('');
+    const scanner = new ResponseScanner({ policy: restoring, contentType: SSE, placeholders: map });
+    const out = run(scanner, stream);
+    const data = out
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as { delta?: string; text?: string });
+    expect(data.map((d) => d.delta ?? '').join('')).toBe('Mail jane.doe@example.com today');
+    expect(data.at(-1)?.text).toBe('Mail jane.doe@example.com today');
+  });
+
   it('leaves text that only looks like a placeholder alone', () => {
     const scanner = new ResponseScanner({ policy: restoring, contentType: SSE, placeholders: map });
     const out = run(scanner, openAiStream(['see [EMAIL_9] and [NOTE_1] and [', '1]']));
