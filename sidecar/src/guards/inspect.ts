@@ -1,7 +1,7 @@
 // inspectRequest: the data boundary and the request-side guards over one request body, before it
-// leaves the pod. Parse once, walk the content fields of the API shape, run the detectors over each
-// content string, score prompt injection, check tools; then Redact (rewrite and re-serialise),
-// Block (422) or Report. A body that is not JSON is scanned as text; one that cannot be scanned at
+// leaves the pod. Parse once, walk the content fields of the API shape, run the detectors over the
+// content strings, score prompt injection, check tools; then Redact (placeholders spliced into the
+// original bytes, or the parsed body re-serialised), Block (422) or Report. A body that is not JSON is scanned as text; one that cannot be scanned at
 // all (compressed, not UTF-8) is refused unless the boundary only reports. Pure: no IO, no clock.
 import { isUtf8 } from 'node:buffer';
 import { scanTexts } from './detect/batch.ts';
@@ -251,11 +251,12 @@ export function inspectRequest(
       counts.set(value, (counts.get(value) ?? 0) + 1);
     }
   }
-  let rewritten: Buffer;
+  let rewritten = spliceValues(body, counts, placeholders);
   try {
-    rewritten =
-      spliceValues(body, counts, placeholders) ??
-      (redactSegments(walk, matches, ranges, placeholders), Buffer.from(JSON.stringify(box.body)));
+    if (rewritten === undefined) {
+      redactSegments(walk, matches, ranges, placeholders);
+      rewritten = Buffer.from(JSON.stringify(box.body));
+    }
   } catch {
     // Deeper than the serialiser goes: the body cannot leave redacted, so it does not leave.
     boundary.unscanned = 'the JSON is nested too deeply to rewrite';
