@@ -1,6 +1,7 @@
 // Server-sent events split incrementally from bytes that arrive in arbitrary chunks (a multi-byte
 // character or a line may be cut anywhere). Each complete event keeps its raw text, so an event
-// nobody changes is forwarded exactly as it came.
+// nobody changes is forwarded exactly as it came — which is why this is not eventsource-parser
+// (already a dependency, used by the control client): it hands out parsed events, not their bytes.
 import { StringDecoder } from 'node:string_decoder';
 
 export interface SseEvent {
