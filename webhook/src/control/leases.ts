@@ -32,8 +32,10 @@ export class LeaseCoordinator {
   private readonly api: k8s.CoordinationV1Api;
   private readonly options: Required<LeaseOptions>;
   private leading = false;
+  private stopped = false;
   private counts: Counts = {};
   private timer?: NodeJS.Timeout;
+  private inflight: Promise<void> = Promise.resolve();
 
   constructor(options: LeaseOptions) {
     this.options = { leaseSeconds: 15, renewSeconds: 5, ...options };
@@ -44,6 +46,10 @@ export class LeaseCoordinator {
     return this.leading;
   }
 
+  get identity(): string {
+    return this.options.identity;
+  }
+
   /** The enforcement counts of this replica's sidecars, published at the next renewal. */
   publish(counts: ReadonlyMap<string, Enforcement>): void {
     this.counts = Object.fromEntries(counts);
@@ -51,7 +57,9 @@ export class LeaseCoordinator {
 
   start(): void {
     const tick = (): void => {
-      void this.renew().finally(() => {
+      if (this.stopped) return;
+      this.inflight = this.renew().finally(() => {
+        if (this.stopped) return;
         this.timer = setTimeout(tick, this.options.renewSeconds * 1000);
         this.timer.unref();
       });
@@ -100,6 +108,7 @@ export class LeaseCoordinator {
   }
 
   private async renew(): Promise<void> {
+    if (this.stopped) return;
     try {
       await this.renewPresence();
       await this.renewLeadership();
