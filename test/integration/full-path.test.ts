@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { get as httpsGet } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { CONTROLLER_TOKEN_AUDIENCE, GROUP, POLICY, VERSION } from '../../api/src/names.ts';
 import { useTestCluster } from '../helpers/cluster.ts';
@@ -29,6 +30,7 @@ const configName = `chaperone-full-path-${namespace}`;
 let scratch: string;
 let files: { certFile: string; keyFile: string };
 let caFile: string;
+let caPem: string;
 let controller: RunningController;
 let sidecar: RunningSidecar;
 let mock: MockProvider;
@@ -65,6 +67,7 @@ beforeAll(async () => {
   files = writeServingFiles(join(scratch, 'tls'), await ca.issueServing());
   caFile = join(scratch, 'controller-ca.pem');
   writeFileSync(caFile, ca.caPem);
+  caPem = ca.caPem;
   controller = await startControllerOn();
 
   const pki = await mockPki();
@@ -221,6 +224,30 @@ describe('the full path', () => {
       };
       return p.status?.enforcement?.summary === '1/1' ? true : undefined;
     });
+  });
+
+  it('exports enforcement and admission metrics on the controller', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet(
+        { host: '127.0.0.1', port: controller.port, path: '/metrics', ca: caPem },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve(body));
+        },
+      );
+      req.on('error', reject);
+    });
+    expect(text).toContain(
+      `chaperone_policy_enforcement_pods{policy_namespace="${namespace}",policy="checkout"} 1`,
+    );
+    expect(text).toContain(
+      `chaperone_policy_enforcement_acknowledged{policy_namespace="${namespace}",policy="checkout"} 1`,
+    );
+    expect(text).toContain('chaperone_controller_sidecar_streams 1');
+    expect(text).toMatch(
+      /chaperone_admission_requests_total\{result="injected",reason="POD_OPTED_IN"\} [1-9]/,
+    );
   });
 
   it('enforces a kill switch thrown through the API', async () => {

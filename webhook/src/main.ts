@@ -9,6 +9,7 @@ import { CHAPERONE_VERSION } from '../../api/src/injection.ts';
 import { USAGE, parseConfig, type ControllerConfig } from './config.ts';
 import { ControlPlane } from './control/control-plane.ts';
 import { LeaseCoordinator } from './control/leases.ts';
+import { controllerMetrics } from './control/metrics.ts';
 import { ChaperoneError, ConfigError } from './errors.ts';
 import { namespaceCache } from './kube/namespaces.ts';
 import { createLogger } from './log.ts';
@@ -81,6 +82,7 @@ async function main(): Promise<number> {
     identity: config.identity,
     ...(coordination && { coordination }),
   });
+  const metrics = controllerMetrics(controlPlane, () => coordination?.isLeader() ?? true);
   const app = createApp({
     deps: {
       namespaces,
@@ -90,7 +92,8 @@ async function main(): Promise<number> {
     },
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    routers: [controlPlane.router],
+    routers: [controlPlane.router, metrics.router],
+    onAdmission: (durationMs, decision) => metrics.observeAdmission(durationMs, decision),
     isReady: () => namespaces.synced() && controlPlane.synced(),
   });
 
