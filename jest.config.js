@@ -15,6 +15,9 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // A ceiling against hangs, not a speed target: process-spawning tests slow down on a loaded
+  // 2-core machine. Speed is measured by bench/, never by timeouts.
+  testTimeout: 30_000,
   projects: [
     {
       ...common,

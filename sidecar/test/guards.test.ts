@@ -107,4 +107,20 @@ describe('the data boundary in the proxy', () => {
     expect(r.status).toBe(403);
     expect(JSON.parse(r.body)).toMatchObject({ code: 'EGRESS_DENIED', provider: 'openai' });
   });
+
+  it('counts every finding in chaperone_guard_detections_total, by guard, kind and action', async () => {
+    const metrics = (await httpCall(`http://127.0.0.1:${h.sidecar.ports.admin}/metrics`)).body;
+    expect(metrics).toContain(
+      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="email",action="redacted"} 1',
+    );
+    expect(metrics).toContain(
+      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="credit-card",action="blocked"} 1',
+    );
+    expect(metrics).toContain(
+      'chaperone_guard_detections_total{provider="openai",guard="prompt-injection",kind="score",action="blocked"} 1',
+    );
+    expect(metrics).toContain(
+      'chaperone_guard_detections_total{provider="openai",guard="tools",kind="allowed",action="blocked"} 1',
+    );
+  });
 });

@@ -1,7 +1,7 @@
 // chaperone-proxy as a process, in standalone mode: a policy file and a secrets directory laid out
 // like mounted Secrets, real DNS (localhost), hot reload on edit, the last good policy kept (and
 // the reason logged) on a bad edit, key rotation, fail-fast start-up, signals.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,9 @@ import { startOpenAiMock } from '../../test/mocks/openai.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import type { MockProvider } from '../../test/mocks/provider.ts';
 import { httpCall } from './harness.ts';
+
+// Real processes that start, reload and stop: slow on a loaded 2-core machine, never hung.
+jest.setTimeout(30_000);
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname;
 const KEY_1 = 'sk-standalone-first-key-111';

@@ -31,6 +31,7 @@ export class Metrics {
   readonly #bytes: Counter<'provider' | 'direction'>;
   readonly #tokens: Counter<'provider' | 'type'>;
   readonly #reloads: Counter<'outcome'>;
+  readonly #detections: Counter<'provider' | 'guard' | 'kind' | 'action'>;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -65,6 +66,12 @@ export class Metrics {
       name: 'chaperone_tokens_total',
       help: 'Model tokens reported by providers (gen_ai.usage), by type (input, output).',
       labelNames: ['provider', 'type'],
+      registers,
+    });
+    this.#detections = new Counter({
+      name: 'chaperone_guard_detections_total',
+      help: 'Data-boundary and guard findings: guard (data-boundary, prompt-injection, tools), kind (detector or finding), action taken.',
+      labelNames: ['provider', 'guard', 'kind', 'action'],
       registers,
     });
     this.#reloads = new Counter({
@@ -151,6 +158,39 @@ export class Metrics {
     const usage = exchange.usage;
     if (usage?.inputTokens) children.inputTokens.inc(usage.inputTokens);
     if (usage?.outputTokens) children.outputTokens.inc(usage.outputTokens);
+    if (exchange.guards) this.#observeGuards(provider, exchange);
+  }
+
+  /** Findings from the audit fields (`detector:count` lists): counts by kind, never values. */
+  #observeGuards(provider: string, exchange: Exchange): void {
+    const fields = exchange.guards!;
+    const action =
+      exchange.result === 'deny' ? 'blocked' : String(fields['chaperone.boundary.action'] ?? 'reported');
+    const detected = fields['chaperone.boundary.detected'];
+    if (typeof detected === 'string') {
+      for (const entry of detected.split(',')) {
+        const [kind, count] = entry.split(':');
+        if (kind)
+          this.#detections.inc({ provider, guard: 'data-boundary', kind, action }, Number(count) || 1);
+      }
+    }
+    // A guard fired when it decided the exchange (deny, or report of a would-be refusal).
+    const rule = exchange.result === 'allow' ? undefined : exchange.rule;
+    const verdict = exchange.result === 'deny' ? 'blocked' : 'reported';
+    if (rule?.startsWith('spec.guards.promptInjection')) {
+      this.#detections.inc({ provider, guard: 'prompt-injection', kind: 'score', action: verdict });
+    }
+    if (rule?.startsWith('spec.guards.tools')) {
+      this.#detections.inc({
+        provider,
+        guard: 'tools',
+        kind: rule.slice('spec.guards.tools.'.length) || 'tools',
+        action: verdict,
+      });
+    }
+    if (rule?.startsWith('spec.guards.costBurst')) {
+      this.#detections.inc({ provider, guard: 'cost-burst', kind: 'tokens-per-minute', action: verdict });
+    }
   }
 
   policyReload(outcome: 'applied' | 'rejected'): void {
