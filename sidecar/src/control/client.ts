@@ -166,6 +166,8 @@ export class ControlClient {
   private async apply(bundle: PolicyBundle): Promise<void> {
     if (!(await this.options.onBundle(bundle))) return;
     this.update({ revision: bundle.revision });
-    await this.post(CONTROL_PATHS.ack, { revision: bundle.revision });
+    // Not awaited: the stream keeps being read while the acknowledgement travels (a lost one is
+    // only a late count in status; the next bundle is acknowledged anyway).
+    void this.post(CONTROL_PATHS.ack, { revision: bundle.revision }).catch(() => undefined);
   }
 }
