@@ -47,9 +47,7 @@ async function serve(
     return;
   }
   // While the provider is down (breaker open) or killed, its declared failover serves the request.
-  const choice = loaded
-    ? chooseProvider(loaded.policy, name, (p) => ctx.upstreams.states().get(p))
-    : undefined;
+  const choice = loaded ? chooseProvider(loaded.policy, name, (p) => ctx.upstreams.state(p)) : undefined;
   const provider = choice?.provider;
   if (choice?.failedOverFrom) {
     exchange.reason = `failed over from ${choice.failedOverFrom.provider} (${choice.failedOverFrom.because})`;

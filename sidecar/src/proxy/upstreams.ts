@@ -124,6 +124,12 @@ export class Upstreams {
     return breaker;
   }
 
+  /** One provider's breaker state (undefined: no breaker yet, i.e. never called). */
+  state(provider: string): BreakerState | undefined {
+    const entry = this.#breakers.get(provider);
+    return entry ? stateOf(entry.breaker) : undefined;
+  }
+
   states(): Map<string, BreakerState> {
     const states = new Map<string, BreakerState>();
     for (const [name, { breaker }] of this.#breakers) states.set(name, stateOf(breaker));

@@ -259,8 +259,10 @@ export class ControlPlane {
     };
   }
 
-  private async bundleFor(pod: PodRef): Promise<ReturnType<typeof buildBundle>> {
-    const policies: BundlePolicy[] = selectPolicies(this.store.accepted(pod.namespace), pod);
+  private async bundleFor(
+    pod: PodRef,
+    policies: BundlePolicy[] = selectPolicies(this.store.accepted(pod.namespace), pod),
+  ): Promise<PolicyBundle> {
     await this.secrets.load(
       pod.namespace,
       referencedSecrets(policies).map((r) => r.name),
@@ -280,12 +282,12 @@ export class ControlPlane {
     if (namespace !== undefined) {
       // Pods selected by the same policies share one bundle build (the revision covers content only).
       const builds = new Map<string, Promise<PolicyBundle>>();
+      const accepted = this.store.accepted(namespace);
       for (const pod of this.hub.pods(namespace)) {
-        const selection = selectPolicies(this.store.accepted(namespace), pod)
-          .map((p) => `${p.uid}:${p.generation}`)
-          .join(',');
+        const selected = selectPolicies(accepted, pod);
+        const selection = selected.map((p) => `${p.uid}:${p.generation}`).join(',');
         let build = builds.get(selection);
-        if (!build) builds.set(selection, (build = this.bundleFor(pod)));
+        if (!build) builds.set(selection, (build = this.bundleFor(pod, selected)));
         build
           .then((shared) => ({ ...shared, pod: pod.name }))
           .then((bundle) => {
