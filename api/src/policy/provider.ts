@@ -3,22 +3,15 @@
 import Type from 'typebox';
 import { RegionList, StringEnum, dnsLabel, rule, validations } from './kit.ts';
 
-export const PROVIDER_TYPES = [
-  'openai',
-  'anthropic',
-  'azure-openai',
-  'bedrock',
-  'vertex',
-  'generic',
-] as const;
-export type ProviderType = (typeof PROVIDER_TYPES)[number];
+import {
+  HTTP_METHODS,
+  OPENAI_FAMILY,
+  PROVIDER_TYPES,
+  WORKLOAD_IDENTITY_EXCHANGES,
+  type ProviderType,
+} from './vocabulary.ts';
 
-/** Provider types that speak the OpenAI API and can therefore stand in for each other. */
-export const OPENAI_FAMILY: readonly ProviderType[] = ['openai', 'azure-openai', 'generic'];
-
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-
-export const WORKLOAD_IDENTITY_EXCHANGES = ['azure', 'aws', 'gcp', 'oauth2-token-exchange', 'none'] as const;
+export { HTTP_METHODS, OPENAI_FAMILY, PROVIDER_TYPES, WORKLOAD_IDENTITY_EXCHANGES, type ProviderType };
 
 const HOST = '([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 
@@ -153,12 +146,43 @@ const WorkloadIdentity = Type.Object(
     tokenURL: Type.Optional(
       Type.String({
         maxLength: 2048,
-        description: 'oauth2-token-exchange: the token endpoint (https).',
-        ...validations(rule("self.startsWith('https://')", 'tokenURL must be an https:// URL')),
+        description:
+          "The token endpoint (https). Required for oauth2-token-exchange. For azure, aws and gcp it replaces the public cloud's endpoint (a sovereign cloud, a private or VPC endpoint): `https://login.microsoftonline.com/<tenantID>/oauth2/v2.0/token`, `https://sts.<region>.amazonaws.com/`, `https://sts.googleapis.com/v1/token`.",
+        ...validations(
+          rule("self.startsWith('https://')", 'tokenURL must be an https:// URL'),
+          rule(
+            "!self.startsWith('https://') || self.matches('^https://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[^?#@ ]*)?$')",
+            'tokenURL must be https://host[:port][/path] with a lowercase host and no credentials, query or fragment',
+          ),
+        ),
+      }),
+    ),
+    serviceAccountImpersonationURL: Type.Optional(
+      Type.String({
+        maxLength: 2048,
+        description:
+          'GCP: the IAM Credentials endpoint that impersonates serviceAccountEmail (default `https://iamcredentials.googleapis.com`).',
+        ...validations(
+          rule(
+            "self.matches('^https://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[^?#@ ]*)?$')",
+            'serviceAccountImpersonationURL must be https://host[:port][/path] with a lowercase host and no credentials, query or fragment',
+          ),
+        ),
       }),
     ),
     scope: Type.Optional(
-      Type.String({ maxLength: 1024, description: 'Scope requested from the token endpoint.' }),
+      Type.String({
+        maxLength: 1024,
+        description:
+          'Scope requested from the token endpoint. Defaults: `https://cognitiveservices.azure.com/.default` (azure), `https://www.googleapis.com/auth/cloud-platform` (gcp), none (oauth2-token-exchange).',
+      }),
+    ),
+    resource: Type.Optional(
+      Type.String({
+        maxLength: 1024,
+        description:
+          'oauth2-token-exchange: the `audience` parameter sent to the token endpoint (the gateway the token is for).',
+      }),
     ),
   },
   {
@@ -182,6 +206,14 @@ const WorkloadIdentity = Type.Object(
         "self.exchange != 'oauth2-token-exchange' || has(self.tokenURL)",
         'workloadIdentity with exchange oauth2-token-exchange needs tokenURL',
       ),
+      rule(
+        "self.exchange == 'gcp' || !has(self.serviceAccountImpersonationURL)",
+        'serviceAccountImpersonationURL applies to exchange gcp only',
+      ),
+      rule(
+        "self.exchange != 'none' || !has(self.tokenURL)",
+        'workloadIdentity with exchange none presents the projected token itself: tokenURL does not apply',
+      ),
     ),
   },
 );
@@ -201,6 +233,58 @@ const Credentials = Type.Object(
         'credentials must set exactly one of secretRef or workloadIdentity',
       ),
     ),
+  },
+);
+
+/** Default header that carries an identity assertion to a generic provider. */
+export const DEFAULT_ASSERTION_HEADER = 'x-chaperone-identity';
+
+const Identity = Type.Object(
+  {
+    assertion: Type.Optional(
+      Type.Object(
+        {
+          header: Type.String({
+            maxLength: 128,
+            default: DEFAULT_ASSERTION_HEADER,
+            description:
+              'Request header that carries the assertion. The sidecar removes it from what the app sends.',
+            ...validations(
+              rule(
+                "self.matches('^[A-Za-z0-9-]+$')",
+                'identity.assertion.header must be an HTTP header name',
+              ),
+              rule(
+                "!self.matches('^(?i)(authorization|proxy-authorization|host|cookie|content-length|content-type|transfer-encoding|connection|x-api-key|api-key)$')",
+                'identity.assertion.header must not be a standard HTTP header: name a dedicated one',
+              ),
+            ),
+          }),
+          audience: Type.Optional(
+            Type.String({
+              minLength: 1,
+              maxLength: 256,
+              description:
+                "Send the pod's projected service-account token for this audience. When omitted, the token obtained through credentials.workloadIdentity is sent.",
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'A token that proves which workload is calling, in a header of its own.',
+        },
+      ),
+    ),
+    trafficTags: Type.Boolean({
+      default: false,
+      description:
+        "true: add `x-chaperone-namespace`, `x-chaperone-service-account` and `x-chaperone-request-id` (the workload's namespace and service account, and the audit record's request id).",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'What a generic provider (an internal gateway) learns about the calling workload. Headers of these names sent by the app are removed.',
   },
 );
 
@@ -362,6 +446,24 @@ export const Provider = Type.Object(
       description: 'true: every request to this provider is refused now.',
     }),
     limits: Limits,
+    identity: Type.Optional(Identity),
   },
-  { additionalProperties: false, description: 'An AI provider this workload may call.' },
+  {
+    additionalProperties: false,
+    description: 'An AI provider this workload may call.',
+    ...validations(
+      rule(
+        "!has(self.credentials.workloadIdentity) || self.credentials.workloadIdentity.exchange != 'aws' || self.type == 'bedrock'",
+        'workloadIdentity with exchange aws signs Bedrock requests (SigV4): the provider type must be bedrock',
+      ),
+      rule(
+        "!has(self.identity) || self.type == 'generic'",
+        'identity headers apply to generic providers only',
+      ),
+      rule(
+        '!has(self.identity) || !has(self.identity.assertion) || has(self.identity.assertion.audience) || has(self.credentials.workloadIdentity)',
+        'identity.assertion without an audience sends the workload identity token: set credentials.workloadIdentity or identity.assertion.audience',
+      ),
+    ),
+  },
 );

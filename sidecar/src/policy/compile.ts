@@ -12,9 +12,11 @@ import { hostMatcher, patternMatcher, type Matcher } from './match.ts';
 
 export type Mode = AIProviderPolicy['spec']['mode'];
 
+export type WorkloadIdentitySpec = NonNullable<ProviderSpec['credentials']['workloadIdentity']>;
+export type IdentitySpec = NonNullable<ProviderSpec['identity']>;
+
 export type CredentialSpec =
-  | { kind: 'secret'; name: string; key: string }
-  | { kind: 'workload-identity'; exchange: string; audience: string };
+  { kind: 'secret'; name: string; key: string } | ({ kind: 'workload-identity' } & WorkloadIdentitySpec);
 
 export interface CompiledProvider {
   index: number;
@@ -38,6 +40,8 @@ export interface CompiledProvider {
   methods: ReadonlySet<string>;
   models: Matcher | undefined;
   credentials: CredentialSpec;
+  /** Identity assertion and traffic tags (generic providers). */
+  identity: IdentitySpec | undefined;
   caBundle: string | undefined;
   breaker: ProviderSpec['circuitBreaker'];
   failover: readonly string[];
@@ -89,8 +93,7 @@ function compileProvider(
     ? { kind: 'secret', name: spec.credentials.secretRef.name, key: spec.credentials.secretRef.key }
     : {
         kind: 'workload-identity',
-        exchange: spec.credentials.workloadIdentity?.exchange ?? 'none',
-        audience: spec.credentials.workloadIdentity?.audience ?? '',
+        ...(spec.credentials.workloadIdentity ?? { exchange: 'none', audience: '' }),
       };
   const cidrs = spec.allowedCIDRs ?? [];
   const origin = `https://${host.value}:${port}`;
@@ -111,6 +114,7 @@ function compileProvider(
     methods: new Set(spec.allowedMethods),
     models: spec.allowedModels ? patternMatcher(spec.allowedModels) : undefined,
     credentials,
+    identity: spec.identity,
     caBundle: spec.caBundle,
     breaker: spec.circuitBreaker,
     failover: spec.failover ?? [],
