@@ -3,7 +3,7 @@
 // the provider-type → SDK variable mapping. Defined once; the webhook, the sidecar, the chart and
 // docs/webhook.md follow it.
 import { ANNOTATIONS, GROUP, SIDECAR_PORTS } from './names.ts';
-import { PROVIDER_TYPES, type ProviderType } from './policy/provider.ts';
+import { PROVIDER_TYPES, type ProviderType } from './policy/vocabulary.ts';
 
 export { PROVIDER_TYPES, type ProviderType };
 

@@ -1,7 +1,8 @@
 // Builds a running sidecar from its parts: three node:http listeners (provider endpoints, forward
 // proxy, admin), the shared proxy context, the audit observer and the metrics. main.ts calls this
 // with what it read from flags and env; tests and the benchmark call it in-process.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from './builtins.ts';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -174,7 +175,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     requireHostHeader: false,
   };
 
-  const providers = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) =>
+  const providers = http.createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) =>
     handleEndpointRequest(context, req, res),
   );
   providers.on('connect', (_req: IncomingMessage, socket: Duplex) => {
@@ -191,7 +192,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   });
   providers.on('clientError', badRequest);
 
-  const forward = createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) =>
+  const forward = http.createServer(serverOptions, (req: IncomingMessage, res: ServerResponse) =>
     handleForwardRequest(context, req, res),
   );
   forward.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -200,7 +201,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   forward.on('clientError', badRequest);
 
   const ports: RunningSidecar['ports'] = { providers: 0, forwardProxy: 0, admin: 0 };
-  const admin = createServer(
+  const admin = http.createServer(
     adminHandler({
       metrics,
       ready: () => store.current() !== null,

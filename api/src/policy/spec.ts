@@ -3,23 +3,17 @@ import Type from 'typebox';
 import { OPENAI_FAMILY, Provider } from './provider.ts';
 import { RegionList, StringEnum, StringMap, rule, validations } from './kit.ts';
 
-export const MODES = ['Enforce', 'Report'] as const;
-export const DETECTORS = [
-  'email',
-  'phone',
-  'credit-card',
-  'us-ssn',
-  'iban',
-  'secret',
-  'jwt',
-  'ip-address',
-] as const;
-/** On unless a policy lists its own: every detector but ip-address, whose matches are rarely sensitive. */
-export const DEFAULT_DETECTORS = DETECTORS.filter((d) => d !== 'ip-address');
-export const BOUNDARY_ACTIONS = ['Redact', 'Block', 'Report'] as const;
-export const GUARD_ACTIONS = ['Off', 'Report', 'Block'] as const;
-export const AUDIT_CONTENT = ['Metadata', 'Redacted', 'Full'] as const;
-export const MAX_PROVIDERS = 16;
+import {
+  AUDIT_CONTENT,
+  BOUNDARY_ACTIONS,
+  DEFAULT_DETECTORS,
+  DETECTORS,
+  GUARD_ACTIONS,
+  MAX_PROVIDERS,
+  MODES,
+} from './vocabulary.ts';
+
+export { AUDIT_CONTENT, BOUNDARY_ACTIONS, DEFAULT_DETECTORS, DETECTORS, GUARD_ACTIONS, MAX_PROVIDERS, MODES };
 
 const LabelSelectorRequirement = Type.Object(
   {

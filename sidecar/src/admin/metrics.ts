@@ -1,18 +1,26 @@
-// Prometheus metrics (prom-client), one registry per sidecar. Names and labels are documented in
+// Prometheus metrics (prom-client, loaded by ./prom.ts), one registry per sidecar. Names and labels are documented in
 // docs/sidecar.md. Labels stay low-cardinality: provider names come from the policy, codes are fixed.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  collectProcessMetrics,
+  type CounterChild,
+  type HistogramChild,
+} from './prom.ts';
 import type { Exchange } from '../proxy/exchange.ts';
 import { elapsedMs } from '../proxy/exchange.ts';
 import type { BreakerState } from '../proxy/upstreams.ts';
 
 interface PerProvider {
-  requests: Map<string, Counter.Internal>;
-  duration: Histogram.Internal<'provider' | 'via'>;
-  firstByte: Histogram.Internal<'provider'>;
-  requestBytes: Counter.Internal;
-  responseBytes: Counter.Internal;
-  inputTokens: Counter.Internal;
-  outputTokens: Counter.Internal;
+  requests: Map<string, CounterChild>;
+  duration: HistogramChild<'provider' | 'via'>;
+  firstByte: HistogramChild<'provider'>;
+  requestBytes: CounterChild;
+  responseBytes: CounterChild;
+  inputTokens: CounterChild;
+  outputTokens: CounterChild;
 }
 
 const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -35,7 +43,7 @@ export class Metrics {
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (options.processMetrics !== false) collectProcessMetrics(this.registry);
     this.#requests = new Counter({
       name: 'chaperone_requests_total',
       help: 'Requests and tunnels by provider, entry point, result (allow, report, deny) and refusal code.',

@@ -1,13 +1,11 @@
-// Standalone mode: an AIProviderPolicy manifest from a file, validated by the validator compiled
-// from the API schema (defaults, schema, CEL rules — in a short-lived child process, see
+// Standalone mode: an AIProviderPolicy manifest from a file, parsed and validated by the validator
+// compiled from the API schema (defaults, schema, CEL rules — in a short-lived child process, see
 // validate-child.ts), compiled, and its secretRef keys read from a directory laid out as mounted
 // Secret volumes: `<secrets-dir>/<secret name>/<key>`.
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
-import { POLICY } from '../../../api/src/names.ts';
 import type { AIProviderPolicy } from '../../../api/src/policy/index.ts';
 import type { FieldError } from '../../../api/src/policy/validate.ts';
 import { StaticCredentials } from '../credentials/source.ts';
@@ -20,25 +18,6 @@ export type PolicyFileResult = { ok: true; loaded: LoadedPolicy } | { ok: false;
 const SECRET_SEGMENT = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const KEY_SEGMENT = /^[-._a-zA-Z0-9]+$/;
 
-/** Parses a YAML (or JSON) file that holds exactly one AIProviderPolicy; other documents are ignored. */
-export function parsePolicyManifest(
-  text: string,
-): { ok: true; manifest: unknown } | { ok: false; message: string } {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs)) return { ok: false, message: 'the file is not a YAML stream' };
-  const policies: unknown[] = [];
-  for (const [i, doc] of docs.entries()) {
-    if (doc.errors.length > 0)
-      return { ok: false, message: `YAML document ${i + 1}: ${doc.errors[0]!.message}` };
-    const value: unknown = doc.toJS();
-    if (value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === POLICY.kind)
-      policies.push(value);
-  }
-  if (policies.length !== 1)
-    return { ok: false, message: `the file must hold exactly one ${POLICY.kind} (found ${policies.length})` };
-  return { ok: true, manifest: policies[0] };
-}
-
 // As api/src/policy/validate.ts formats them; not imported from there, which would load the validator.
 const formatErrors = (errors: FieldError[]): string =>
   errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('\n');
@@ -48,8 +27,11 @@ const VALIDATION_TIMEOUT_MS = 30_000;
 
 type Validated = { ok: true; policy: AIProviderPolicy } | { ok: false; message: string };
 
-/** validatePolicy() in a child process (same Node, same code), so its memory is returned after. */
-export function validateManifest(manifest: unknown): Promise<Validated> {
+/**
+ * parsePolicyManifest() and validatePolicy() in a child process (same Node, same code), so the YAML
+ * parser, the schema and the CEL runtime never stay resident in the sidecar.
+ */
+export function validateManifest(text: string): Promise<Validated> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [VALIDATOR], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -66,7 +48,7 @@ export function validateManifest(manifest: unknown): Promise<Validated> {
         resolve({ ok: false, message: `the validator exited with ${code}: ${err.trim().slice(0, 500)}` });
       }
     });
-    child.stdin.end(JSON.stringify(manifest));
+    child.stdin.end(text);
   });
 }
 
@@ -113,9 +95,7 @@ export async function loadPolicyFile(
   } catch (err) {
     return { ok: false, message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` };
   }
-  const parsed = parsePolicyManifest(text);
-  if (!parsed.ok) return parsed;
-  const validated = await validateManifest(parsed.manifest);
+  const validated = await validateManifest(text);
   if (!validated.ok) return validated;
   const compiled = compilePolicy(validated.policy);
   if (!compiled.ok) return { ok: false, message: `invalid policy:\n${formatErrors(compiled.errors)}` };

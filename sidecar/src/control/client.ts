@@ -4,7 +4,8 @@
 // the controller is away; each applied bundle is acknowledged so status can count enforcement.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request, type RequestOptions } from 'node:https';
+import type { Agent, RequestOptions } from 'node:https';
+import { https } from '../builtins.ts';
 import type { IncomingMessage } from 'node:http';
 import { createParser } from 'eventsource-parser';
 import {
@@ -53,7 +54,11 @@ export class ControlClient {
     this.options = options;
     // node:https rather than undici: the sidecar loads only undici's Pool (see proxy/undici.ts), and
     // this client needs nothing more than one long-lived GET and small POSTs.
-    this.dispatcher = new Agent({ keepAlive: true, maxSockets: 4, ...(options.ca && { ca: options.ca }) });
+    this.dispatcher = new https.Agent({
+      keepAlive: true,
+      maxSockets: 4,
+      ...(options.ca && { ca: options.ca }),
+    });
   }
 
   get status(): Readonly<ControlState> {
@@ -102,7 +107,7 @@ export class ControlClient {
 
   private send(path: string, options: RequestOptions, body?: string): Promise<IncomingMessage> {
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = https.request(
         new URL(path, this.options.url),
         { ...options, agent: this.dispatcher, signal: this.abort.signal },
         resolve,

@@ -1,6 +1,6 @@
 // What a detector reports: which detector, where in the scanned string. Never the value: callers
 // that need it (redaction, restore) slice it from the text they own.
-import { DETECTORS } from '../../../../api/src/policy/spec.ts';
+import { DETECTORS } from '../../../../api/src/policy/vocabulary.ts';
 
 export type Detector = (typeof DETECTORS)[number];
 export { DETECTORS };
