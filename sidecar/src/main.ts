@@ -13,6 +13,8 @@ import { ControlClient } from './control/client.ts';
 import { RefusalReporter } from './control/reporter.ts';
 import { systemResolver, type Resolver } from './egress/resolver.ts';
 import { isIP } from 'node:net';
+import { withWorkloadIdentity } from './credentials/identity-credentials.ts';
+import { WorkloadIdentity } from './credentials/workload-identity.ts';
 
 const REPORT_INTERVAL_MS = 5_000;
 
@@ -51,7 +53,23 @@ async function main(): Promise<number> {
   if (env[SIDECAR_ENV.serviceAccount]) base.serviceAccount = env[SIDECAR_ENV.serviceAccount]!;
   const log = createLogger({ level: options.logLevel, base });
   logger = log;
-  const store = new PolicyStore();
+  const resolver = options.resolve.size > 0 ? pinnedResolver(options.resolve) : undefined;
+  // Workload identity needs projected tokens: in a pod the webhook mounts them (CHAPERONE_TOKEN_FILES).
+  const identity =
+    options.identityTokens.size > 0
+      ? new WorkloadIdentity({
+          tokenFiles: options.identityTokens,
+          resolver: resolver ?? systemResolver,
+          sessionName: env[SIDECAR_ENV.podName] ?? 'standalone',
+          logger: log.child({ component: 'identity' }),
+        })
+      : undefined;
+  identity?.startHealthChecks();
+  const workload = {
+    namespace: env[SIDECAR_ENV.podNamespace],
+    serviceAccount: env[SIDECAR_ENV.serviceAccount],
+  };
+  const store = new PolicyStore({ prepare: (loaded) => withWorkloadIdentity(loaded, identity, workload) });
   let watcher: PolicyWatch | undefined;
   if (options.policy !== undefined) {
     const first = await loadPolicyFile(options.policy, options.secretsDir);
@@ -74,7 +92,7 @@ async function main(): Promise<number> {
     store,
     logger: log,
     listen: options.listen,
-    ...(options.resolve.size > 0 && { resolver: pinnedResolver(options.resolve) }),
+    ...(resolver && { resolver }),
     onExchange: (exchange) => reporter.observe(exchange),
   });
   let control: ControlClient | undefined;
@@ -152,6 +170,7 @@ async function main(): Promise<number> {
       watcher?.close();
       clearInterval(reportTimer);
       void control?.stop();
+      void identity?.close();
       const deadline = setTimeout(() => resolve(0), 5000);
       void sidecar.close().then(() => {
         clearTimeout(deadline);

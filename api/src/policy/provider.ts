@@ -1,6 +1,6 @@
 // One AI provider a workload may reach: where it is, what may be sent to it, with which
 // credential, and how the sidecar protects the workload when the provider misbehaves.
-import Type from 'typebox';
+import Type, { type Static } from 'typebox';
 import { RegionList, StringEnum, dnsLabel, rule, validations } from './kit.ts';
 
 import {
@@ -467,3 +467,12 @@ export const Provider = Type.Object(
     ),
   },
 );
+
+/**
+ * The projected-token audiences a provider needs mounted in the sidecar: its workload identity's and
+ * its identity assertion's. The webhook adds one token volume source for each.
+ */
+export function tokenAudiencesOf(provider: Static<typeof Provider>): string[] {
+  const audiences = [provider.credentials.workloadIdentity?.audience, provider.identity?.assertion?.audience];
+  return [...new Set(audiences.filter((a): a is string => a !== undefined && a !== ''))];
+}

@@ -20,6 +20,7 @@ Usage: chaperone-proxy --policy FILE [--secrets-dir DIR] [options]      (standal
   --controller-ca FILE     CA for --controller-url (PEM; or the PEM itself in ${SIDECAR_ENV.controllerCa})   [CHAPERONE_CONTROLLER_CA_FILE]
   --token-file FILE        projected token for the controller (default from ${SIDECAR_ENV.tokenFiles})  [CHAPERONE_TOKEN_FILE]
   --pod NAMESPACE/NAME     this pod (default from ${SIDECAR_ENV.podNamespace} and ${SIDECAR_ENV.podName})
+  --identity-token AUD=FILE  projected token for audience AUD (workload identity), repeatable  [${SIDECAR_ENV.tokenFiles}: JSON audience → file]
   --resolve HOST=IP        pin a host name to an address, repeatable (local use; the address is still checked)  [CHAPERONE_RESOLVE, comma-separated]
   --log-level LEVEL        pino level (default info)                                            [CHAPERONE_LOG_LEVEL]
   --help, --version
@@ -77,8 +78,38 @@ function controllerOptions(
   return { url, ca, tokenFile, pod };
 }
 
+/** Audience → token file: CHAPERONE_TOKEN_FILES (set by the webhook), then --identity-token flags. */
+function identityTokenFiles(flags: string[] | undefined, env: NodeJS.ProcessEnv): Map<string, string> {
+  const files = new Map<string, string>();
+  const json = env[SIDECAR_ENV.tokenFiles];
+  if (json) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new UsageError(`${SIDECAR_ENV.tokenFiles} is not a JSON object of audience → file`);
+    for (const [audience, file] of Object.entries(parsed as Record<string, unknown>)) {
+      if (typeof file !== 'string' || file === '')
+        throw new UsageError(`${SIDECAR_ENV.tokenFiles}: the file for ${audience} is not a path`);
+      files.set(audience, file);
+    }
+  }
+  for (const entry of flags ?? []) {
+    const at = entry.indexOf('=');
+    if (at <= 0 || at === entry.length - 1)
+      throw new UsageError(`--identity-token: "${entry}" is not AUDIENCE=FILE`);
+    files.set(entry.slice(0, at), entry.slice(at + 1));
+  }
+  return files;
+}
+
 export interface Options {
   policy: string | undefined;
+  /** Projected token files by audience (workload identity). */
+  identityTokens: Map<string, string>;
   secretsDir: string | undefined;
   controller: ControllerOptions | undefined;
   /** Host name → pinned address. */
@@ -106,6 +137,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'token-file': { type: 'string' },
       pod: { type: 'string' },
       resolve: { type: 'string', multiple: true },
+      'identity-token': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -124,6 +156,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   }
   return {
     policy: values.policy ?? env.CHAPERONE_POLICY_FILE,
+    identityTokens: identityTokenFiles(values['identity-token'], env),
     controller: controllerOptions(values, env),
     resolve,
     secretsDir: values['secrets-dir'] ?? env.CHAPERONE_SECRETS_DIR,

@@ -10,13 +10,23 @@ export interface PolicyError {
 
 export type PolicyListener = (loaded: LoadedPolicy) => void;
 
+export interface PolicyStoreOptions {
+  /** Completes each loaded policy before it is applied (layers workload identity over its keys). */
+  prepare?: (loaded: LoadedPolicy) => LoadedPolicy;
+}
+
 export class PolicyStore implements PolicySource {
+  readonly #prepare: ((loaded: LoadedPolicy) => LoadedPolicy) | undefined;
   #current: LoadedPolicy | null = null;
   #generation = 0;
   #loadedAt: string | null = null;
   #source: string | null = null;
   #lastError: PolicyError | null = null;
   readonly #listeners: PolicyListener[] = [];
+
+  constructor(options: PolicyStoreOptions = {}) {
+    this.#prepare = options.prepare;
+  }
 
   current(): LoadedPolicy | null {
     return this.#current;
@@ -40,12 +50,12 @@ export class PolicyStore implements PolicySource {
   }
 
   apply(loaded: LoadedPolicy, source: string): void {
-    this.#current = loaded;
+    this.#current = this.#prepare ? this.#prepare(loaded) : loaded;
     this.#generation++;
     this.#loadedAt = new Date().toISOString();
     this.#source = source;
     this.#lastError = null;
-    for (const listener of this.#listeners) listener(loaded);
+    for (const listener of this.#listeners) listener(this.#current);
   }
 
   reject(message: string, source: string): void {

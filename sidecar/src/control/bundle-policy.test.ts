@@ -28,6 +28,14 @@ const bundle = (policies: PolicyBundle['policies'], secrets: Record<string, stri
   missingSecrets: [],
 });
 
+const REQUEST = {
+  method: 'POST',
+  origin: 'https://api.openai.com:443',
+  path: '/v1/chat/completions',
+  body: undefined,
+  requestId: 'r1',
+};
+
 describe('loadBundle', () => {
   it('compiles a single policy with its keys, keeping its name and generation', () => {
     const result = loadBundle(
@@ -41,7 +49,7 @@ describe('loadBundle', () => {
       mode: 'Enforce',
     });
     const openai = result.loaded.policy.byName.get('openai')!;
-    expect(result.loaded.credentials.headersFor(openai)).toEqual({ authorization: 'Bearer sk-1' });
+    expect(result.loaded.credentials.headersFor(openai, REQUEST)).toEqual({ authorization: 'Bearer sk-1' });
   });
 
   it('merges several policies: each kill switch stays on its own providers; duplicates are reported', () => {
@@ -64,7 +72,7 @@ describe('loadBundle', () => {
     const result = loadBundle(bundle([policy('checkout', { providers: [provider('openai')] })]));
     if (!result.ok) throw new Error(result.message);
     const openai = result.loaded.policy.byName.get('openai')!;
-    expect(() => result.loaded.credentials.headersFor(openai)).toThrow(
+    expect(() => result.loaded.credentials.headersFor(openai, REQUEST)).toThrow(
       expect.objectContaining({ code: 'IDENTITY_UNAVAILABLE' }),
     );
   });

@@ -109,6 +109,11 @@ export class ProjectedToken {
     return { ...current, audience: this.audience, file: this.file, state };
   }
 
+  /** The token last read, if any (the proxy scrubs it from what reaches the app). */
+  get current(): string | undefined {
+    return this.#cached?.token;
+  }
+
   /** Reads the file now (the periodic health check), reporting a stale or expired token. */
   async check(): Promise<TokenState> {
     const current = await this.#reread(this.#now());
@@ -171,6 +176,13 @@ export class ProjectedTokens {
         ),
       );
     return token.read();
+  }
+
+  /** The tokens read so far, one per audience. */
+  currentTokens(): string[] {
+    const out: string[] = [];
+    for (const token of this.#tokens.values()) if (token.current !== undefined) out.push(token.current);
+    return out;
   }
 
   /** Re-reads every file; resolves to each audience's state, or the error code of an unreadable file. */

@@ -125,7 +125,15 @@ export async function judgeAndRelay(
   let credential: CredentialHeaders | undefined;
   if (provider && decision.apiRulesApplied && latest) {
     try {
-      credential = await latest.credentials.headersFor(provider);
+      // What leaves: SigV4 signs it, traffic tags name its request id.
+      const to = route(decision);
+      credential = await latest.credentials.headersFor(provider, {
+        method: facts.method ?? 'GET',
+        origin: to.origin,
+        path: to.forwardPath,
+        body,
+        requestId: exchange.id,
+      });
     } catch (err) {
       if (!(err instanceof RefusalError)) throw err;
       sendRefusal(res, exchange, err);

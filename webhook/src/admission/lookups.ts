@@ -1,6 +1,6 @@
 // What admission needs to know beyond the AdmissionReview: the namespace's labels (for the
 // namespace opt-in) and the providers named by the AIProviderPolicies that select the pod.
-import type { ProviderRef } from '../inject/settings.ts';
+import type { PolicyProviderRef } from '../inject/settings.ts';
 
 export interface NamespaceLookup {
   /** The namespace's labels ({} when it does not exist). Rejects when they cannot be read. */
@@ -15,9 +15,9 @@ export interface PodIdentity {
 export interface PolicyLookup {
   /**
    * Providers named by the policies of `pod.namespace` whose podSelector matches `pod.labels`, in
-   * policy order. The policy informer (issue 6) implements it; until then, noPolicies.
+   * policy order, with the token audiences their workload identity needs.
    */
-  providersFor(pod: PodIdentity): Promise<readonly ProviderRef[]>;
+  providersFor(pod: PodIdentity): Promise<readonly PolicyProviderRef[]>;
 }
 
 export const noPolicies: PolicyLookup = {
@@ -32,6 +32,8 @@ export function staticNamespaces(
 }
 
 /** Fixed providers per namespace (every pod in it is selected): for tests and golden files. */
-export function staticPolicies(providers: Readonly<Record<string, readonly ProviderRef[]>>): PolicyLookup {
+export function staticPolicies(
+  providers: Readonly<Record<string, readonly PolicyProviderRef[]>>,
+): PolicyLookup {
   return { providersFor: (pod) => Promise.resolve(providers[pod.namespace] ?? []) };
 }

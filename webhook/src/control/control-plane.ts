@@ -22,6 +22,7 @@ import { killSwitchEvents } from './events.ts';
 import { policyFindings } from './findings.ts';
 import { carryTransitionTimes, desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
 import { refreshingJwks, tokenVerifier, type SidecarIdentity } from './tokens.ts';
+import { tokenAudiencesOf } from '../../../api/src/policy/provider.ts';
 
 /** Several replicas: who writes status, and enforcement summed over every replica's sidecars. */
 export interface Coordination {
@@ -96,7 +97,11 @@ export class ControlPlane {
     providersFor: (pod) =>
       Promise.resolve(
         selectPolicies(this.store.accepted(pod.namespace), { ...pod, name: '', uid: '' }).flatMap((p) =>
-          p.spec.providers.map((provider) => ({ name: provider.name, type: provider.type })),
+          p.spec.providers.map((provider) => ({
+            name: provider.name,
+            type: provider.type,
+            tokenAudiences: tokenAudiencesOf(provider),
+          })),
         ),
       ),
   };

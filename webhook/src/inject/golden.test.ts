@@ -11,7 +11,7 @@ import { parse, stringify } from 'yaml';
 import { admitPod, type AdmissionDeps, type PodOutcome } from '../admission/admit-pod.ts';
 import { staticNamespaces, staticPolicies } from '../admission/lookups.ts';
 import { diffPatch } from '../admission/patch.ts';
-import { defaultInjectOptions, type InjectOptions, type ProviderRef } from './settings.ts';
+import { defaultInjectOptions, type InjectOptions, type PolicyProviderRef } from './settings.ts';
 
 const GOLDEN_DIR = join(import.meta.dirname, '../../../test/golden/inject');
 const UPDATE = process.env.UPDATE_GOLDEN === '1';
@@ -19,7 +19,7 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 interface GoldenContext {
   controllerNamespace: string;
   options: Partial<InjectOptions>;
-  namespaces: Record<string, { labels?: Record<string, string>; providers?: ProviderRef[] }>;
+  namespaces: Record<string, { labels?: Record<string, string>; providers?: PolicyProviderRef[] }>;
 }
 
 const context = parse(readFileSync(join(GOLDEN_DIR, '_context.yaml'), 'utf8')) as GoldenContext;

@@ -24,6 +24,11 @@ export interface ProviderRef {
   type: ProviderType;
 }
 
+/** A provider named by a policy, with the projected-token audiences its workload identity needs. */
+export interface PolicyProviderRef extends ProviderRef {
+  tokenAudiences?: readonly string[];
+}
+
 /** Per-process options (flags / environment of chaperone-controller). */
 export interface InjectOptions {
   /** Recorded in the status annotation. */
@@ -47,7 +52,7 @@ export interface InjectOptions {
 
 /** Options for one pod: the process options plus what the policies selecting it name. */
 export interface MutateOptions extends InjectOptions {
-  policyProviders?: readonly ProviderRef[];
+  policyProviders?: readonly PolicyProviderRef[];
 }
 
 export interface Resources {
@@ -116,9 +121,13 @@ export function resolveSettings(pod: V1Pod, options: MutateOptions): ResolvedSet
   if (tokenAudiences.length > MAX_AUDIENCES + 1) {
     throw new InvalidOverrideError(A.tokenAudiences, `at most ${MAX_AUDIENCES} extra audiences`);
   }
+  // The audiences the selecting policies' workload identity needs (bounded by the policies' size).
+  for (const ref of options.policyProviders ?? [])
+    for (const audience of ref.tokenAudiences ?? [])
+      if (!tokenAudiences.includes(audience)) tokenAudiences.push(audience);
   const providers = mergeProviders(
     parseProviders(annotations[A.providers]),
-    options.policyProviders ?? [],
+    (options.policyProviders ?? []).map(({ name, type }) => ({ name, type })),
     warnings,
   );
   const excludeContainers = parseList(annotations[A.excludeContainers]).map((name) => {
