@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { RefusalError } from '../../api/src/refusals.ts';
 import { adminHandler } from './admin/server.ts';
 import { Metrics } from './admin/metrics.ts';
+import { RateLimiter } from './guards/rate.ts';
 import { auditMessage, auditRecord } from './audit/audit.ts';
 import type { PolicyStore } from './config/store.ts';
 import { egressRefusal } from './egress/refuse.ts';
@@ -17,7 +18,6 @@ import { enforceOnActive, type ActiveExchange, type ProxyContext } from './proxy
 import { handleEndpointRequest } from './proxy/endpoint.ts';
 import { newExchange, type Exchange } from './proxy/exchange.ts';
 import { handleForwardRequest } from './proxy/forward.ts';
-import { UsageCounters } from './proxy/limits.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from './proxy/timeouts.ts';
 import { handleConnect, refuseOnSocket } from './proxy/tunnel.ts';
 import { Upstreams } from './proxy/upstreams.ts';
@@ -110,7 +110,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     },
     { processMetrics: options.processMetrics ?? true },
   );
-  const usage = new UsageCounters();
+  const usage = new RateLimiter();
   const audit = logger.child({ component: 'audit' });
   const context: ProxyContext = {
     policies: store,
@@ -129,8 +129,6 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
         else audit.info(record, auditMessage(exchange));
         metrics.observe(exchange);
         options.onExchange?.(exchange);
-        const tokens = (exchange.usage?.inputTokens ?? 0) + (exchange.usage?.outputTokens ?? 0);
-        if (exchange.provider && tokens > 0) usage.recordTokens(exchange.provider.name, tokens);
       },
     },
   };

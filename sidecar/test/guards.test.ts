@@ -111,16 +111,16 @@ describe('the data boundary in the proxy', () => {
   it('counts every finding in chaperone_guard_detections_total, by guard, kind and action', async () => {
     const metrics = (await httpCall(`http://127.0.0.1:${h.sidecar.ports.admin}/metrics`)).body;
     expect(metrics).toContain(
-      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="email",action="redacted"} 1',
+      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="email",action="redacted",direction="request"} 1',
     );
     expect(metrics).toContain(
-      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="credit-card",action="blocked"} 1',
+      'chaperone_guard_detections_total{provider="openai",guard="data-boundary",kind="credit-card",action="blocked",direction="request"} 1',
     );
     expect(metrics).toContain(
-      'chaperone_guard_detections_total{provider="openai",guard="prompt-injection",kind="score",action="blocked"} 1',
+      'chaperone_guard_detections_total{provider="openai",guard="prompt-injection",kind="score",action="blocked",direction="request"} 1',
     );
     expect(metrics).toContain(
-      'chaperone_guard_detections_total{provider="openai",guard="tools",kind="allowed",action="blocked"} 1',
+      'chaperone_guard_detections_total{provider="openai",guard="tools",kind="allowed",action="blocked",direction="request"} 1',
     );
   });
 });

@@ -332,19 +332,25 @@ describe('refusals', () => {
     }
   });
 
-  it('limits tokens per minute from the usage providers report', async () => {
-    h.setPolicy(spec({ openai: { name: 'tokens', limits: { tokensPerMinute: 10 } } }), {
-      ...KEYS,
-      tokens: OPENAI_KEY,
-    });
+  it('limits tokens per minute from the usage providers report, across policy changes', async () => {
+    const keys = { ...KEYS, tokens: OPENAI_KEY };
+    h.setPolicy(spec({ openai: { name: 'tokens' } }), keys);
     try {
-      const statuses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const r = await httpCall(h.endpoint('/tokens/v1/chat/completions'), { method: 'POST', ...chat() });
-        statuses.push(r.status);
-      }
-      // Each mock answer reports 3 + 6 tokens: the second request crosses 10, the third is refused.
-      expect(statuses).toEqual([200, 200, 429]);
+      const call = (): Promise<{ status: number; body: string }> =>
+        httpCall(h.endpoint('/tokens/v1/chat/completions'), { method: 'POST', ...chat() });
+      const first = await call();
+      const used = (JSON.parse(first.body) as { usage: { total_tokens: number } }).usage.total_tokens;
+      // The limiter outlives the policy: the first call's tokens still count under the new limit.
+      // Each request is estimated at 3 tokens ('say hello' / 4, rounded up) and settles at the
+      // usage reported: used + 3 fits in 2 × used + 2, 2 × used + 3 does not.
+      h.setPolicy(spec({ openai: { name: 'tokens', limits: { tokensPerMinute: 2 * used + 2 } } }), keys);
+      const second = await call();
+      const third = await call();
+      expect([first.status, second.status, third.status]).toEqual([200, 200, 429]);
+      expect(JSON.parse(third.body)).toMatchObject({
+        code: 'RATE_LIMITED',
+        rule: 'spec.providers[0].limits.tokensPerMinute',
+      });
       expect(last(openai).headers['accept-encoding']).toBe('identity');
     } finally {
       h.setPolicy(spec(), KEYS);

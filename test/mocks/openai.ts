@@ -1,6 +1,7 @@
 // An OpenAI mock: chat completions (JSON and the SSE stream ending in `data: [DONE]`, with the usage
 // chunk when stream_options.include_usage is set) and the models list. Keys are checked as OpenAI
-// does (`Authorization: Bearer`).
+// does (`Authorization: Bearer`). Model `mock-echo` answers with the last user message as it
+// arrived (a model repeating what it was sent: placeholders, or values that got through).
 import {
   commonScenario,
   modelOf,
@@ -30,6 +31,11 @@ function promptTokens(request: ChatRequest): number {
     .map((m) => (typeof m.content === 'string' ? m.content : ''))
     .join(' ');
   return text.split(/\s+/).filter(Boolean).length;
+}
+
+function lastUserText(request: ChatRequest): string {
+  const last = (request.messages ?? []).filter((m) => m.role === 'user').at(-1);
+  return typeof last?.content === 'string' ? last.content : '';
 }
 
 export function startOpenAiMock(options: MockProviderOptions): Promise<MockProvider> {
@@ -66,7 +72,8 @@ export function startOpenAiMock(options: MockProviderOptions): Promise<MockProvi
     const created = Math.floor(Date.now() / 1000);
     const id = `chatcmpl-mock${Math.floor(Math.random() * 1e9)}`;
     const input = promptTokens(request);
-    const pieces = replyPieces(OPENAI_REPLY);
+    const reply = model === 'mock-echo' ? `You said: ${lastUserText(request)}` : OPENAI_REPLY;
+    const pieces = replyPieces(reply);
     const usage = {
       prompt_tokens: input,
       completion_tokens: pieces.length,
@@ -81,7 +88,7 @@ export function startOpenAiMock(options: MockProviderOptions): Promise<MockProvi
         choices: [
           {
             index: 0,
-            message: { role: 'assistant', content: OPENAI_REPLY, refusal: null },
+            message: { role: 'assistant', content: reply, refusal: null },
             logprobs: null,
             finish_reason: 'stop',
           },

@@ -39,7 +39,7 @@ export class Metrics {
   readonly #bytes: Counter<'provider' | 'direction'>;
   readonly #tokens: Counter<'provider' | 'type'>;
   readonly #reloads: Counter<'outcome'>;
-  readonly #detections: Counter<'provider' | 'guard' | 'kind' | 'action'>;
+  readonly #detections: Counter<'provider' | 'guard' | 'kind' | 'action' | 'direction'>;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -78,8 +78,8 @@ export class Metrics {
     });
     this.#detections = new Counter({
       name: 'chaperone_guard_detections_total',
-      help: 'Data-boundary and guard findings: guard (data-boundary, prompt-injection, tools), kind (detector or finding), action taken.',
-      labelNames: ['provider', 'guard', 'kind', 'action'],
+      help: 'Data-boundary and guard findings: guard (data-boundary, prompt-injection, tools, cost-burst), kind (detector or rule), action taken, direction (request, response).',
+      labelNames: ['provider', 'guard', 'kind', 'action', 'direction'],
       registers,
     });
     this.#reloads = new Counter({
@@ -166,38 +166,13 @@ export class Metrics {
     const usage = exchange.usage;
     if (usage?.inputTokens) children.inputTokens.inc(usage.inputTokens);
     if (usage?.outputTokens) children.outputTokens.inc(usage.outputTokens);
-    if (exchange.guards) this.#observeGuards(provider, exchange);
-  }
-
-  /** Findings from the audit fields (`detector:count` lists): counts by kind, never values. */
-  #observeGuards(provider: string, exchange: Exchange): void {
-    const fields = exchange.guards!;
-    const action =
-      exchange.result === 'deny' ? 'blocked' : String(fields['chaperone.boundary.action'] ?? 'reported');
-    const detected = fields['chaperone.boundary.detected'];
-    if (typeof detected === 'string') {
-      for (const entry of detected.split(',')) {
-        const [kind, count] = entry.split(':');
-        if (kind)
-          this.#detections.inc({ provider, guard: 'data-boundary', kind, action }, Number(count) || 1);
-      }
-    }
-    // A guard fired when it decided the exchange (deny, or report of a would-be refusal).
-    const rule = exchange.result === 'allow' ? undefined : exchange.rule;
-    const verdict = exchange.result === 'deny' ? 'blocked' : 'reported';
-    if (rule?.startsWith('spec.guards.promptInjection')) {
-      this.#detections.inc({ provider, guard: 'prompt-injection', kind: 'score', action: verdict });
-    }
-    if (rule?.startsWith('spec.guards.tools')) {
-      this.#detections.inc({
-        provider,
-        guard: 'tools',
-        kind: rule.slice('spec.guards.tools.'.length) || 'tools',
-        action: verdict,
-      });
-    }
-    if (rule?.startsWith('spec.guards.costBurst')) {
-      this.#detections.inc({ provider, guard: 'cost-burst', kind: 'tokens-per-minute', action: verdict });
+    if (exchange.findings) {
+      // Counts by kind, never values; kinds come from fixed lists (detectors, guard rules).
+      for (const f of exchange.findings)
+        this.#detections.inc(
+          { provider, guard: f.guard, kind: f.kind, action: f.action, direction: f.direction },
+          f.count,
+        );
     }
   }
 

@@ -2,6 +2,7 @@
 // categories, tool names (the app's own identifiers) — never a matched value.
 import type { Detector } from './detect/types.ts';
 import type { InjectionCategory } from './injection.ts';
+import type { GuardAction, GuardDecision, GuardPolicy } from './policy.ts';
 
 export type DetectorCounts = Partial<Record<Detector, number>>;
 
@@ -47,6 +48,8 @@ export interface ResponseFindings {
   restored: number;
   toolCalls: string[];
   notAllowed: string[];
+  /** Argument constraint failures of the calls made: `lookup_order.id`. */
+  badArguments?: string[];
   unscanned?: string;
 }
 
@@ -95,4 +98,120 @@ export function auditFields(request: RequestFindings, response?: ResponseFinding
     if (response.unscanned) fields['chaperone.response.unscanned'] = response.unscanned;
   }
   return fields;
+}
+
+/** One kind of finding and how often it occurred: what metrics, the controller's Events and alerts count. */
+export interface FindingCount {
+  guard: 'data-boundary' | 'prompt-injection' | 'tools' | 'cost-burst';
+  /** A detector, `unscanned`, or the guard's rule (`score`, `allowed`, `maxCallsPerResponse`, `arguments`, `tokensPerMinute`). */
+  kind: string;
+  action: 'redacted' | 'blocked' | 'reported';
+  /** In what the app sent, or in what the provider sent back. */
+  direction: 'request' | 'response';
+  count: number;
+}
+
+const actionOf = (policy: GuardPolicy, action: GuardAction): FindingCount['action'] =>
+  action === 'Block' && policy.mode === 'Enforce' ? 'blocked' : 'reported';
+
+function detectorCounts(
+  into: FindingCount[],
+  counts: DetectorCounts,
+  action: FindingCount['action'],
+  direction: FindingCount['direction'],
+): void {
+  for (const [kind, count] of Object.entries(counts))
+    if (count) into.push({ guard: 'data-boundary', kind, action, direction, count });
+}
+
+/** Every finding of one exchange, by kind: counts and names, never values. */
+export function findingCounts(
+  policy: GuardPolicy,
+  request: RequestFindings | undefined,
+  response: ResponseFindings | undefined,
+): FindingCount[] {
+  const out: FindingCount[] = [];
+  if (request) {
+    const { boundary } = request;
+    if (boundary.action !== 'none') {
+      detectorCounts(out, boundary.detected, boundary.action, 'request');
+      if (boundary.unscanned)
+        out.push({
+          guard: 'data-boundary',
+          kind: 'unscanned',
+          action: boundary.action,
+          direction: 'request',
+          count: 1,
+        });
+    }
+    if (request.injection && request.injection.score >= policy.injection.threshold) {
+      const action = actionOf(policy, policy.injection.action);
+      out.push({ guard: 'prompt-injection', kind: 'score', action, direction: 'request', count: 1 });
+    }
+    const tools = request.tools;
+    const action = actionOf(policy, policy.tools.action);
+    if (tools && tools.notAllowed.length > 0)
+      out.push({
+        guard: 'tools',
+        kind: 'allowed',
+        action,
+        direction: 'request',
+        count: tools.notAllowed.length,
+      });
+    if (tools && tools.badArguments.length > 0)
+      out.push({
+        guard: 'tools',
+        kind: 'arguments',
+        action,
+        direction: 'request',
+        count: tools.badArguments.length,
+      });
+  }
+  if (response) {
+    // What the provider sends back is counted, never changed.
+    detectorCounts(out, response.detected, 'reported', 'response');
+    if (response.unscanned)
+      out.push({
+        guard: 'data-boundary',
+        kind: 'unscanned',
+        action: 'reported',
+        direction: 'response',
+        count: 1,
+      });
+    const action = actionOf(policy, policy.tools.action);
+    if (policy.tools.action !== 'Off') {
+      if (response.notAllowed.length > 0)
+        out.push({
+          guard: 'tools',
+          kind: 'allowed',
+          action,
+          direction: 'response',
+          count: response.notAllowed.length,
+        });
+      const max = policy.tools.maxCallsPerResponse;
+      if (max !== undefined && response.toolCalls.length > max)
+        out.push({ guard: 'tools', kind: 'maxCallsPerResponse', action, direction: 'response', count: 1 });
+      if (response.badArguments && response.badArguments.length > 0)
+        out.push({
+          guard: 'tools',
+          kind: 'arguments',
+          action,
+          direction: 'response',
+          count: response.badArguments.length,
+        });
+    }
+  }
+  return out;
+}
+
+/** The cost-burst guard's finding, when the reservation's decision came from it. */
+export function costBurstFinding(decision: GuardDecision): FindingCount | undefined {
+  if (decision.result === 'allow' || decision.rule !== 'spec.guards.costBurst') return undefined;
+  return {
+    guard: 'cost-burst',
+    kind: 'tokensPerMinute',
+    action: decision.result === 'deny' ? 'blocked' : 'reported',
+    direction: 'request',
+    count: 1,
+  };
 }

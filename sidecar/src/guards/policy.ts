@@ -9,6 +9,7 @@ import { detectorSet, type DetectorSet } from './detect/types.ts';
 
 export type BoundaryAction = PolicySpecType['dataBoundary']['action'];
 export type GuardAction = PolicySpecType['guards']['promptInjection']['action'];
+export type AuditContent = PolicySpecType['audit']['content'];
 
 /** Extra checks on one tool's arguments (a library option: the CRD does not expose them yet). */
 export interface ToolArgumentRule {
@@ -45,6 +46,8 @@ export interface GuardPolicy {
   costBurst: { action: GuardAction; tokensPerMinute: number | undefined };
   /** Unmet spec.requirements per provider name (absent: the provider meets them). */
   risk: ReadonlyMap<string, readonly string[]>;
+  /** spec.audit.content: what of the prompt and response text the audit record carries. */
+  auditContent: AuditContent;
 }
 
 export function compileGuards(spec: PolicySpecType, options: GuardOptions = {}): GuardPolicy {
@@ -70,6 +73,7 @@ export function compileGuards(spec: PolicySpecType, options: GuardOptions = {}):
     },
     costBurst: { action: guards.costBurst.action, tokensPerMinute: guards.costBurst.tokensPerMinute },
     risk,
+    auditContent: spec.audit.content,
   };
 }
 

@@ -19,6 +19,8 @@ const MAX_ARGS = 1_048_576;
 export interface ToolHooks {
   toolStarted(name: string): void;
   toolFinished(name: string, args: string): void;
+  /** Every text delta as the provider sent it (for audit content), when wanted. */
+  text?(delta: string): void;
 }
 
 interface Stream {
@@ -111,6 +113,7 @@ export class SseStreams {
     const value = holder[field];
     if (typeof value !== 'string') return;
     const stream = this.#stream(key, json, carrier);
+    this.#hooks.text?.(value);
     stream.detector.push(value);
     if (!stream.restore) return;
     const out = stream.restore.push(value);

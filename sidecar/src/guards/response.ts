@@ -27,6 +27,14 @@ export interface ResponseScanOptions {
   placeholders?: Placeholders | undefined;
   /** A JSON body larger than this is passed on unscanned (default 8 MiB). */
   maxJsonBytes?: number;
+  /** Keep up to this many characters of the text the model wrote (for audit content); default none. */
+  captureChars?: number;
+}
+
+/** Text the model wrote, as the provider sent it (placeholders unrestored), up to a bound. */
+export interface CapturedContent {
+  text: string;
+  truncated: boolean;
 }
 
 type Mode = 'sse' | 'json' | 'text' | 'opaque';
@@ -60,6 +68,10 @@ export class ResponseScanner {
   #held: Buffer[] = [];
   #heldBytes = 0;
   #overflowed = false;
+  /** Nothing can change or withhold the body: chunks go on at once, a copy is scanned at the end. */
+  #passJson = false;
+  #capture: CapturedContent | undefined;
+  readonly #captureMax: number;
   // sse
   #splitter: SseSplitter | undefined;
   #streams: SseStreams | undefined;
@@ -80,11 +92,16 @@ export class ResponseScanner {
     // Events are forwarded whole (never mid-event) when one may have to change or be withheld.
     const mayBlock = options.policy.tools.action === 'Block' && options.policy.mode === 'Enforce';
     this.#holdEvents = this.#placeholders !== undefined || mayBlock;
+    this.#passJson = mode === 'json' && !this.#holdEvents;
+    this.#captureMax = options.captureChars ?? 0;
+    if (this.#captureMax > 0) this.#capture = { text: '', truncated: false };
+    const capture = this.#capture ? (text: string): void => this.#captureText(text) : undefined;
     if (this.#mode === 'sse') {
       this.#splitter = new SseSplitter();
       this.#streams = new SseStreams(options.policy.boundary.detectors, this.findings, this.#placeholders, {
         toolStarted: (name) => this.#toolStarted(name),
         toolFinished: (name, args) => this.#toolFinished(name, args),
+        ...(capture && { text: capture }),
       });
     } else if (this.#mode === 'text') {
       this.#decoder = new StringDecoder('utf8');
@@ -103,9 +120,34 @@ export class ResponseScanner {
     return this.#blocked;
   }
 
-  /** push() returns nothing until end(): the caller must hold the response head until then. */
+  /**
+   * push() returns nothing until end(): the caller must hold the response head until then. Only
+   * when the body may change (restore) or be withheld (a tool Block); otherwise it streams on.
+   */
   get holdsBody(): boolean {
-    return this.#mode === 'json' && !this.#overflowed;
+    return this.#mode === 'json' && !this.#overflowed && !this.#passJson;
+  }
+
+  /** Whether what push() and end() return may differ from the bytes received (Content-Length no longer holds). */
+  get mayRewrite(): boolean {
+    if (this.#mode === 'sse') return this.#holdEvents;
+    if (this.#mode === 'text') return this.#textRestore !== undefined;
+    return this.#mode === 'json' && !this.#passJson;
+  }
+
+  /** The text the model wrote so far, when captureChars asked for it. */
+  get content(): CapturedContent | undefined {
+    return this.#capture;
+  }
+
+  #captureText(text: string): void {
+    const capture = this.#capture!;
+    if (capture.truncated || text.length === 0) return;
+    const room = this.#captureMax - capture.text.length;
+    if (text.length > room) {
+      capture.text += text.slice(0, room);
+      capture.truncated = true;
+    } else capture.text += text;
   }
 
   /** Bytes to forward now for this chunk of the response. */
@@ -164,6 +206,7 @@ export class ResponseScanner {
     if (this.#policy.tools.action === 'Off') return;
     const bad = badArguments(this.#policy, { name, args });
     if (bad.length === 0) return;
+    (this.findings.badArguments ??= []).push(...bad.map((b) => b.split(' ')[0]!));
     this.#apply(
       fired(
         this.#policy,
@@ -242,10 +285,14 @@ export class ResponseScanner {
     if (this.#overflowed) return chunk;
     this.#held.push(chunk);
     this.#heldBytes += chunk.length;
-    if (this.#heldBytes <= this.#maxJson) return EMPTY;
+    if (this.#heldBytes <= this.#maxJson) return this.#passJson ? chunk : EMPTY;
     // Too large to hold: what was held goes on, the rest streams through unscanned.
     this.#overflowed = true;
     this.findings.unscanned = `the response is larger than ${this.#maxJson} bytes`;
+    if (this.#passJson) {
+      this.#held = [];
+      return chunk;
+    }
     const out = Buffer.concat(this.#held);
     this.#held = [];
     return out;
@@ -253,8 +300,14 @@ export class ResponseScanner {
 
   #endJson(): Buffer {
     if (this.#overflowed) return EMPTY;
-    const body = Buffer.concat(this.#held);
+    const body = this.#held.length === 1 ? this.#held[0]! : Buffer.concat(this.#held);
     this.#held = [];
+    const out = this.#scanJson(body);
+    return this.#passJson ? EMPTY : out;
+  }
+
+  /** Scans a whole JSON body; returns what to send (restored, or the body itself). */
+  #scanJson(body: Buffer): Buffer {
     const text = body.toString('utf8');
     let payload: unknown;
     try {
@@ -263,6 +316,7 @@ export class ResponseScanner {
       return this.#endTextBody(body, text);
     }
     const { texts, calls } = responseContent(payload);
+    if (this.#capture) for (const t of texts) this.#captureText(this.#capture.text === '' ? t : `\n${t}`);
     const matches: Match[] = [];
     for (const t of texts) scanText(t, this.#policy.boundary.detectors, matches);
     for (const m of matches) countDetectors(this.findings.detected, m.detector);
@@ -280,6 +334,7 @@ export class ResponseScanner {
 
   /** A body announced as JSON that is not: scanned and restored as text. */
   #endTextBody(body: Buffer, text: string): Buffer {
+    if (this.#capture) this.#captureText(text);
     const matches: Match[] = [];
     scanText(text, this.#policy.boundary.detectors, matches);
     for (const m of matches) countDetectors(this.findings.detected, m.detector);
@@ -294,6 +349,7 @@ export class ResponseScanner {
 
   #pushText(chunk: Buffer): Buffer {
     const text = this.#decoder!.write(chunk);
+    if (this.#capture) this.#captureText(text);
     this.#textDetector!.push(text);
     if (!this.#textRestore) return chunk;
     const out = this.#textRestore.push(text);
@@ -302,6 +358,7 @@ export class ResponseScanner {
 
   #endText(): Buffer {
     const text = this.#decoder!.end();
+    if (this.#capture) this.#captureText(text);
     this.#textDetector!.push(text);
     this.#textDetector!.end();
     if (!this.#textRestore) return EMPTY;

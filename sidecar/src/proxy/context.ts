@@ -1,14 +1,14 @@
-// What the listeners share: the current policy, the upstream pools and breakers, the usage counters,
+// What the listeners share: the current policy, the upstream pools and breakers, the rate limiter,
 // the observer that audits every exchange, and the exchanges in flight (so a policy change — a kill
 // switch above all — cuts what it now forbids at once, tunnels and open streams included).
 import { RefusalError } from '../../../api/src/refusals.ts';
 import type { CredentialSource } from '../credentials/source.ts';
 import type { Resolver, ResolvedAddress } from '../egress/resolver.ts';
 import type { GuardPolicy } from '../guards/policy.ts';
+import type { RateLimiter } from '../guards/rate.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { decide, type RequestFacts } from '../policy/decide.ts';
 import type { Exchange } from './exchange.ts';
-import type { UsageCounters } from './limits.ts';
 import type { Timeouts } from './timeouts.ts';
 import type { Upstreams } from './upstreams.ts';
 
@@ -37,7 +37,8 @@ export interface ActiveExchange {
 export interface ProxyContext {
   policies: PolicySource;
   upstreams: Upstreams;
-  usage: UsageCounters;
+  /** Requests and tokens per provider (one per sidecar: counts survive policy changes); decide()'s UsageView. */
+  usage: RateLimiter;
   observer: ExchangeObserver;
   timeouts: Timeouts;
   resolver: Resolver;

@@ -6,6 +6,7 @@ import type { ServerResponse } from 'node:http';
 import { RefusalError, type RefusalCode } from '../../../api/src/refusals.ts';
 import type { CompiledProvider } from '../policy/compile.ts';
 import type { DecisionResult } from '../policy/decide.ts';
+import type { FindingCount } from '../guards/findings.ts';
 import type { Usage } from './usage.ts';
 
 export interface Exchange {
@@ -35,8 +36,10 @@ export interface Exchange {
   firstByteMs: number | undefined;
   /** The upstream failed or the client left after the response had started. */
   interrupted: string | undefined;
-  /** Data-boundary and guard findings (types and counts, never values), for the audit record. */
-  guards?: Record<string, string | number>;
+  /** Data-boundary and guard audit fields (types and counts; content only per spec.audit). */
+  guards?: Record<string, string | number | boolean | null>;
+  /** Guard findings by kind, for metrics and the controller's Events (never values). */
+  findings?: FindingCount[];
 }
 
 export function newExchange(via: Exchange['via'], method: string): Exchange {

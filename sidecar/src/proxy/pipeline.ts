@@ -1,7 +1,9 @@
 // The steps every proxied HTTP request takes once its destination is parsed, in decide()'s order:
-// judge what is known → read the body (bounded) → judge again with model and size → credential →
-// count → relay. Both the provider endpoints (:15000) and absolute-form proxy requests (:15001)
-// come through here; a CONNECT tunnel cannot (its requests are encrypted).
+// judge what is known → read the body (bounded) → judge again with model and size → guards
+// (redaction, injection, tools) → reserve against the rate limits → credential → relay (with the
+// response guard) → settle the reservation and record the findings. Both the provider endpoints
+// (:15000) and absolute-form proxy requests (:15001) come through here; a CONNECT tunnel cannot
+// (its requests are encrypted).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RefusalError } from '../../../api/src/refusals.ts';
 import type { CredentialHeaders } from '../credentials/source.ts';
@@ -12,8 +14,17 @@ import type { LoadedPolicy, ProxyContext } from './context.ts';
 import { sendRefusal, type Exchange } from './exchange.ts';
 import { upstreamRequestHeaders } from './headers.ts';
 import { relay } from './relay.ts';
-import { applyGuards } from './guards.ts';
-import { refusalOf as guardRefusal } from '../guards/policy.ts';
+import {
+  applyGuards,
+  noteReservation,
+  recordGuards,
+  reserveCall,
+  responseScanOf,
+  settleCall,
+  type GuardRun,
+} from './guards.ts';
+import { refusalOf as guardRefusal, type GuardDecision } from '../guards/policy.ts';
+import type { Reservation } from '../guards/rate.ts';
 
 export interface Route {
   /** `https://host:port` to send to. */
@@ -38,6 +49,15 @@ function record(exchange: Exchange, decision: Decision): void {
     exchange.reason = decision.reason;
     exchange.rule = decision.rule;
   }
+}
+
+/** A guard's report is the exchange's reason unless an earlier one was recorded. */
+function recordReport(exchange: Exchange, decision: GuardDecision): void {
+  if (decision.result !== 'report' || exchange.result !== 'allow') return;
+  exchange.result = 'report';
+  exchange.code = decision.code;
+  exchange.reason = decision.reason;
+  exchange.rule = decision.rule;
 }
 
 /**
@@ -97,66 +117,91 @@ export async function judgeAndRelay(
   }
   record(exchange, decision);
   let body = read.body;
+  const secrets = latest?.credentials.secretValues() ?? [];
+  let run: GuardRun | undefined;
   if (provider && decision.apiRulesApplied && latest?.guards) {
-    const guarded = applyGuards(
-      latest.guards,
-      provider,
-      facts.path ?? '',
-      body,
-      req.headers['content-encoding'],
-    );
-    exchange.guards = guarded.audit;
-    if (guarded.decision.result === 'deny') {
+    run = applyGuards(latest.guards, provider, facts.path ?? '', body, req.headers['content-encoding']);
+    if (run.decision.result === 'deny') {
+      recordGuards(exchange, run, read.body, secrets);
       sendRefusal(
         res,
         exchange,
-        guardRefusal(guarded.decision, { policy: exchange.policy, provider: provider.name }),
+        guardRefusal(run.decision, { policy: exchange.policy, provider: provider.name }),
       );
       return;
     }
-    if (guarded.decision.result === 'report' && exchange.result === 'allow') {
-      exchange.result = 'report';
-      exchange.code = guarded.decision.code;
-      exchange.reason = guarded.decision.reason;
-      exchange.rule = guarded.decision.rule;
-    }
-    body = guarded.body;
+    recordReport(exchange, run.decision);
+    body = run.body;
   }
-  let credential: CredentialHeaders | undefined;
-  if (provider && decision.apiRulesApplied && latest) {
-    try {
-      // What leaves: SigV4 signs it, traffic tags name its request id.
-      const to = route(decision);
-      credential = await latest.credentials.headersFor(provider, {
-        method: facts.method ?? 'GET',
-        origin: to.origin,
-        path: to.forwardPath,
-        body,
-        requestId: exchange.id,
-      });
-    } catch (err) {
-      if (!(err instanceof RefusalError)) throw err;
-      sendRefusal(res, exchange, err);
+  let reservation: Reservation | undefined;
+  if (provider && latestPolicy) {
+    const reserved = reserveCall(
+      ctx.usage,
+      latest?.guards,
+      latestPolicy.mode,
+      provider,
+      run?.estimatedTokens ?? Math.ceil(read.bytes / 4),
+    );
+    noteReservation(exchange, reserved);
+    if (reserved.decision.result === 'deny') {
+      if (run) recordGuards(exchange, run, read.body, secrets);
+      sendRefusal(
+        res,
+        exchange,
+        guardRefusal(reserved.decision, { policy: exchange.policy, provider: provider.name }),
+      );
       return;
     }
+    recordReport(exchange, reserved.decision);
+    reservation = reserved.reservation;
+    // Counted now: a policy change re-judging this exchange in flight must not see its own reservation.
+    facts.usage = undefined;
   }
-  if (provider) ctx.usage.recordRequest(provider.name);
-  const { origin, forwardPath } = route(decision);
-  const identity =
-    provider?.limits.tokensPerMinute !== undefined ? { 'accept-encoding': 'identity' } : undefined;
-  await relay(
-    ctx,
-    exchange,
-    res,
-    {
-      provider,
-      origin,
-      path: forwardPath,
-      method: facts.method ?? 'GET',
-      headers: upstreamRequestHeaders(req.headers, credential, identity),
-      body,
-      secrets: latest?.credentials.secretValues() ?? [],
-    },
-    facts,
-  );
+  try {
+    let credential: CredentialHeaders | undefined;
+    if (provider && decision.apiRulesApplied && latest) {
+      try {
+        // What leaves: SigV4 signs it, traffic tags name its request id.
+        const to = route(decision);
+        credential = await latest.credentials.headersFor(provider, {
+          method: facts.method ?? 'GET',
+          origin: to.origin,
+          path: to.forwardPath,
+          body,
+          requestId: exchange.id,
+        });
+      } catch (err) {
+        if (!(err instanceof RefusalError)) throw err;
+        if (run) recordGuards(exchange, run, read.body, secrets);
+        sendRefusal(res, exchange, err);
+        return;
+      }
+    }
+    const scan = run && responseScanOf(run);
+    const { origin, forwardPath } = route(decision);
+    // Compressed responses could be neither counted nor scanned.
+    const identity =
+      scan !== undefined || provider?.limits.tokensPerMinute !== undefined
+        ? { 'accept-encoding': 'identity' }
+        : undefined;
+    const scanner = await relay(
+      ctx,
+      exchange,
+      res,
+      {
+        provider,
+        origin,
+        path: forwardPath,
+        method: facts.method ?? 'GET',
+        headers: upstreamRequestHeaders(req.headers, credential, identity),
+        body,
+        secrets,
+        scan,
+      },
+      facts,
+    );
+    if (run) recordGuards(exchange, run, read.body, secrets, scanner);
+  } finally {
+    if (reservation) settleCall(ctx.usage, reservation, exchange);
+  }
 }

@@ -1,14 +1,18 @@
 // Moves one request to a provider and its response back: undici dispatch with a handler that writes
-// each chunk to the app as it arrives (SSE and chunked bodies are never held back), pauses the
-// upstream while the app's socket is full, aborts the upstream when the app leaves, and ends a
-// stream that breaks mid-way with an explicit error. Error bodies (status ≥ 400, small) are
-// buffered to scrub any echoed secret; 3xx answers are refused, never followed.
+// each chunk to the app as it arrives (SSE and chunked bodies are never held back, beyond the
+// response guard's bounded hold-back), pauses the upstream while the app's socket is full, aborts
+// the upstream when the app leaves, and ends a stream that breaks mid-way with an explicit error.
+// With a response guard, chunks pass through its ResponseScanner: a JSON body it may change or
+// refuse is held until it ends, a Block ends a stream with an `error` event. Error bodies (status
+// ≥ 400, small) are buffered to scrub any echoed secret; 3xx answers are refused, never followed.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { brotliDecompressSync, gunzipSync, inflateSync, zstdDecompressSync } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { RefusalError } from '../../../api/src/refusals.ts';
 import { egressRefusal } from '../egress/refuse.ts';
+import { refusalOf as guardRefusal, type GuardDecision } from '../guards/policy.ts';
+import { ResponseScanner, type ResponseScanOptions } from '../guards/response.ts';
 import type { CompiledProvider } from '../policy/compile.ts';
 import { asRefusal, sendRefusal, type Exchange } from './exchange.ts';
 import { clientResponseHeaders, scrubSecrets } from './headers.ts';
@@ -27,6 +31,8 @@ export interface RelayTarget {
   body: Buffer | undefined;
   /** Values that must never reach the app (the provider's credential). */
   secrets: readonly string[];
+  /** Scan the response (data boundary echoes, restore, tool calls); undefined: pass it through. */
+  scan?: Omit<ResponseScanOptions, 'contentType'> | undefined;
 }
 
 /** A 5xx answer: relayed to the app as is, but a failure for the provider's breaker. */
@@ -65,12 +71,18 @@ export function decodeErrorBody(body: Buffer, encoding: string | undefined): Buf
   }
 }
 
-type State = 'waiting' | 'streaming' | 'buffering' | 'settled';
+/** holding: a JSON body the response guard holds until it ends (the head waits too). */
+type State = 'waiting' | 'streaming' | 'buffering' | 'holding' | 'settled';
+
+const EMPTY = Buffer.alloc(0);
 
 class RelayHandler implements Dispatcher.DispatchHandler {
   readonly #exchange: Exchange;
   readonly #res: ServerResponse;
   readonly #secrets: readonly string[];
+  readonly #scan: RelayTarget['scan'];
+  /** The response guard, once the response has started (2xx) or ended (errors). */
+  guard: ResponseScanner | undefined;
   #state: State = 'waiting';
   #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
@@ -84,10 +96,16 @@ class RelayHandler implements Dispatcher.DispatchHandler {
   #finish!: () => void;
   readonly done: Promise<void>;
 
-  constructor(exchange: Exchange, res: ServerResponse, secrets: readonly string[]) {
+  constructor(
+    exchange: Exchange,
+    res: ServerResponse,
+    secrets: readonly string[],
+    scan: RelayTarget['scan'],
+  ) {
     this.#exchange = exchange;
     this.#res = res;
     this.#secrets = secrets;
+    this.#scan = scan;
     this.headers = new Promise((resolve, reject) => (this.#onHeaders = { resolve, reject }));
     this.done = new Promise((resolve) => (this.#finish = resolve));
     res.once('close', () => {
@@ -144,39 +162,105 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     if (statusCode >= 400) {
       this.#state = 'buffering';
     } else {
-      this.#state = 'streaming';
-      const out = clientResponseHeaders(headers, this.#secrets);
-      out['x-chaperone-request-id'] = exchange.id;
-      this.#res.writeHead(statusCode, out);
-      if (exchange.stream) this.#res.flushHeaders();
+      const guard =
+        this.#scan && new ResponseScanner({ ...this.#scan, contentType: type, contentEncoding: encoding });
+      this.guard = guard;
+      if (guard?.holdsBody) this.#state = 'holding';
+      else this.#startStreaming();
     }
     if (statusCode >= 500) this.#onHeaders.reject(new UpstreamStatus(statusCode));
     else this.#onHeaders.resolve();
   }
 
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#exchange.responseBytes += chunk.length;
-    this.#scanner?.push(chunk);
-    if (this.#state === 'buffering') {
-      if (this.#bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#buffered.push(chunk);
-      this.#bufferedBytes += chunk.length;
-      return;
-    }
-    if (this.#state !== 'streaming') return;
-    if (!this.#res.write(chunk)) {
+  #startStreaming(): void {
+    this.#state = 'streaming';
+    const exchange = this.#exchange;
+    const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+    out['x-chaperone-request-id'] = exchange.id;
+    // Restored placeholders change the length.
+    if (this.guard?.mayRewrite) delete out['content-length'];
+    this.#res.writeHead(exchange.status, out);
+    if (exchange.stream) this.#res.flushHeaders();
+  }
+
+  #write(controller: Dispatcher.DispatchController, bytes: Buffer): void {
+    if (bytes.length > 0 && !this.#res.write(bytes)) {
       controller.pause();
       this.#res.once('drain', () => controller.resume());
     }
   }
 
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#exchange.responseBytes += chunk.length;
+    this.#scanner?.push(chunk);
+    const state = this.#state;
+    if (state === 'buffering') {
+      if (this.#bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#buffered.push(chunk);
+      this.#bufferedBytes += chunk.length;
+      return;
+    }
+    const guard = this.guard;
+    if (state === 'holding') {
+      const out = guard!.push(chunk);
+      if (guard!.holdsBody) return;
+      // Larger than the guard holds: what it held goes on, the rest streams (marked unscanned).
+      this.#startStreaming();
+      this.#write(controller, out);
+      return;
+    }
+    if (state !== 'streaming') return;
+    if (guard === undefined) {
+      this.#write(controller, chunk);
+      return;
+    }
+    const out = guard.push(chunk);
+    if (guard.blocked) this.#endBlocked(controller, out, guard.blocked);
+    else this.#write(controller, out);
+  }
+
+  /** A Block fired mid-stream: the scanner's `error` event ends what the app gets; upstream stops. */
+  #endBlocked(
+    controller: Dispatcher.DispatchController | undefined,
+    tail: Buffer,
+    decision: GuardDecision,
+  ): void {
+    this.#state = 'settled';
+    const exchange = this.#exchange;
+    const refusal = guardRefusal(decision, {
+      policy: exchange.policy,
+      provider: exchange.provider?.name ?? null,
+    });
+    markBlocked(exchange, refusal);
+    this.#res.end(tail);
+    controller?.abort(refusal);
+    this.#finish();
+  }
+
   onResponseEnd(): void {
     const exchange = this.#exchange;
     exchange.usage = this.#scanner?.end();
-    if (this.#state === 'buffering') {
+    const guard = this.guard;
+    if (this.#state === 'holding') {
+      const body = guard!.end();
+      if (guard!.blocked) {
+        const blocked = guard!.blocked;
+        sendRefusal(
+          this.#res,
+          exchange,
+          guardRefusal(blocked, { policy: exchange.policy, provider: exchange.provider?.name ?? null }),
+        );
+      } else {
+        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+        delete out['transfer-encoding'];
+        out['content-length'] = body.length;
+        out['x-chaperone-request-id'] = exchange.id;
+        this.#res.writeHead(exchange.status, out);
+        this.#res.end(body);
+      }
+    } else if (this.#state === 'buffering') {
       const encoding = this.#headers?.['content-encoding'];
-      const decoded = decodeErrorBody(
-        Buffer.concat(this.#buffered),
-        typeof encoding === 'string' ? encoding : undefined,
+      const decoded = this.#scanError(
+        decodeErrorBody(Buffer.concat(this.#buffered), typeof encoding === 'string' ? encoding : undefined),
       );
       if (decoded === undefined) {
         sendRefusal(
@@ -199,10 +283,29 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         this.#res.end(body);
       }
     } else if (this.#state === 'streaming') {
-      this.#res.end();
+      const tail = guard ? guard.end() : EMPTY;
+      if (guard?.blocked) {
+        this.#endBlocked(undefined, tail, guard.blocked);
+        return;
+      }
+      this.#res.end(tail.length > 0 ? tail : undefined);
     }
     this.#state = 'settled';
     this.#finish();
+  }
+
+  /** An error body, whole and decoded: scanned for echoes like any response (it is never held back for it). */
+  #scanError(decoded: Buffer | undefined): Buffer | undefined {
+    if (decoded === undefined || !this.#scan) return decoded;
+    const contentType = this.#headers?.['content-type'];
+    const guard = new ResponseScanner({
+      ...this.#scan,
+      contentType: typeof contentType === 'string' ? contentType : undefined,
+    });
+    this.guard = guard;
+    const head = guard.push(decoded);
+    const tail = guard.end();
+    return guard.blocked ? decoded : head.length === 0 ? tail : Buffer.concat([head, tail]);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -210,7 +313,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     this.#state = 'settled';
     if (state === 'waiting') {
       this.#onHeaders.reject(err);
-    } else if (state === 'buffering') {
+    } else if (state === 'buffering' || state === 'holding') {
       sendRefusal(this.#res, this.#exchange, asRefusal(err));
     } else if (state === 'streaming') {
       this.#interrupt(err);
@@ -253,15 +356,27 @@ export interface RelayContext {
   active: Set<ActiveExchange>;
 }
 
-/** Relays the request; resolves once the exchange is over (answered, refused or cut). */
+/** A guard's Block on a response whose head was already sent: recorded as the refusal it is. */
+function markBlocked(exchange: Exchange, refusal: RefusalError): void {
+  exchange.result = 'deny';
+  exchange.code = refusal.code;
+  exchange.reason = refusal.reason;
+  exchange.rule = refusal.rule;
+  exchange.interrupted = `the response was cut: ${refusal.reason}`;
+}
+
+/**
+ * Relays the request; resolves once the exchange is over (answered, refused or cut), with the
+ * response guard when target.scan asked for one and the provider answered.
+ */
 export async function relay(
   ctx: RelayContext,
   exchange: Exchange,
   res: ServerResponse,
   target: RelayTarget,
   facts: RequestFacts,
-): Promise<void> {
-  const handler = new RelayHandler(exchange, res, target.secrets);
+): Promise<ResponseScanner | undefined> {
+  const handler = new RelayHandler(exchange, res, target.secrets, target.scan);
   const active: ActiveExchange = { exchange, facts, cut: (refusal) => handler.cut(refusal) };
   ctx.active.add(active);
   try {
@@ -269,6 +384,7 @@ export async function relay(
   } finally {
     ctx.active.delete(active);
   }
+  return handler.guard;
 }
 
 async function run(

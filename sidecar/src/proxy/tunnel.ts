@@ -14,6 +14,9 @@ import { decide, type RequestFacts } from '../policy/decide.ts';
 import type { ActiveExchange, ProxyContext } from './context.ts';
 import { asRefusal, markRefused, newExchange, type Exchange } from './exchange.ts';
 import { refusalOf } from './pipeline.ts';
+import { reserveCall } from './guards.ts';
+import { refusalOf as guardRefusal } from '../guards/policy.ts';
+import type { Reservation } from '../guards/rate.ts';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
@@ -89,6 +92,18 @@ async function serve(
     exchange.rule = decision.rule;
   }
   const provider = decision.provider;
+  let reservation: Reservation | undefined;
+  if (provider && policy) {
+    const reserved = reserveCall(ctx.usage, loaded?.guards, policy.mode, provider, 0);
+    if (reserved.decision.result === 'deny')
+      return refuseOnSocket(
+        socket,
+        exchange,
+        guardRefusal(reserved.decision, { policy: exchange.policy, provider: provider.name }),
+      );
+    reservation = reserved.reservation;
+    facts.usage = undefined; // counted: re-judging the open tunnel must not see its own reservation
+  }
   const dial = (): Promise<Socket> =>
     dialChecked(host, port, {
       resolver: ctx.resolver,
@@ -109,9 +124,11 @@ async function serve(
             rule: `${provider?.rule}.circuitBreaker`,
           })
         : asRefusal(err);
+    if (reservation) ctx.usage.release(reservation);
     return refuseOnSocket(socket, exchange, refusal);
   }
-  if (provider) ctx.usage.recordRequest(provider.name);
+  // The tunnel's tokens are encrypted: it counts as one request.
+  if (reservation) ctx.usage.settle(reservation, 0);
   upstream.on('error', () => upstream.destroy());
   if (socket.destroyed) {
     upstream.destroy();
