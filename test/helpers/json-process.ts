@@ -19,10 +19,11 @@ export async function startJsonProcess<T>(
   args: string[],
   ready: (line: Record<string, unknown>) => T | undefined,
   timeoutMs = 20_000,
+  env: Record<string, string> = {},
 ): Promise<JsonProcess<T>> {
   const child = spawn(process.execPath, [main, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '' },
+    env: { PATH: process.env.PATH ?? '', ...env },
   });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';

@@ -14,7 +14,12 @@ export interface RunningSidecar {
 
 const MAIN = join(REPO_ROOT, 'sidecar', 'src', 'main.ts');
 
-export async function startSidecarProcess(args: string[], timeoutMs = 20_000): Promise<RunningSidecar> {
+/** `env`: what the webhook would set (CHAPERONE_TOKEN_FILES, CHAPERONE_POD_*), besides PATH. */
+export async function startSidecarProcess(
+  args: string[],
+  timeoutMs = 20_000,
+  env: Record<string, string> = {},
+): Promise<RunningSidecar> {
   const running = await startJsonProcess(
     'sidecar',
     MAIN,
@@ -29,6 +34,7 @@ export async function startSidecarProcess(args: string[], timeoutMs = 20_000): P
     ],
     (line) => (line.event === 'listening' ? (line.ports as RunningSidecar['ports']) : undefined),
     timeoutMs,
+    env,
   );
   return { ...running, ports: running.ready };
 }

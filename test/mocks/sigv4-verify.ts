@@ -115,7 +115,7 @@ export function verifySigV4(request: ReceivedRequest, options: VerifyOptions): V
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonical)].join('\n');
   const key = hmac(
-    hmac(hmac(hmac(`AWS4${credential.secretAccessKey}`, date!), region!), service!),
+    hmac(hmac(hmac(`AWS4${credential.secretAccessKey}`, date!), region), service),
     'aws4_request',
   );
   const expected = createHmac('sha256', key).update(stringToSign).digest();

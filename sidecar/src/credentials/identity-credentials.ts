@@ -6,7 +6,6 @@
 import { DEFAULT_ASSERTION_HEADER } from '../../../api/src/policy/provider.ts';
 import type { CompiledPolicy, CompiledProvider } from '../policy/compile.ts';
 import { identityRefusal } from './errors.ts';
-import { signSigV4 } from './sigv4.ts';
 import type { CredentialHeaders, CredentialSource, OutgoingRequest } from './source.ts';
 import type { WorkloadIdentity } from './workload-identity.ts';
 
@@ -100,6 +99,8 @@ export class IdentityCredentials implements CredentialSource {
     try {
       const credential = await this.#identity.credential(provider, spec);
       if (credential.kind !== 'aws') throw identityRefusal(undefined, provider, rule);
+      // The signer is loaded with the first Bedrock request (see workload-identity.ts on memory).
+      const { signSigV4 } = await import('./sigv4.ts');
       return await signSigV4(request, credential, spec.region ?? '');
     } catch (err) {
       throw identityRefusal(err, provider, rule);

@@ -4,21 +4,20 @@
 import type { Logger } from 'pino';
 import type { CompiledProvider, WorkloadIdentitySpec } from '../policy/compile.ts';
 import { IdentityError } from './errors.ts';
-import { exchangeAws } from './exchanges/aws.ts';
-import { exchangeAzure } from './exchanges/azure.ts';
-import { exchangeGcp } from './exchanges/gcp.ts';
-import { exchangeOAuth2 } from './exchanges/oauth2-token-exchange.ts';
 import { credentialSecrets, type Exchange, type ExchangedCredential } from './exchanges/types.ts';
 import { ProjectedTokens, type StaleTokenReport } from './projected-token.ts';
 import { TokenCache, type CacheStats } from './token-cache.ts';
 import { TokenEndpoints, type BreakerSettings } from './token-endpoint.ts';
 import type { Resolver } from '../egress/resolver.ts';
 
+// Loaded on first use: every injected pod has projected tokens, few use each exchange, and the
+// sidecar's resident memory is paid in every pod (the AWS one brings an XML parser).
 const EXCHANGES: Readonly<Record<string, Exchange>> = {
-  azure: exchangeAzure,
-  aws: exchangeAws,
-  gcp: exchangeGcp,
-  'oauth2-token-exchange': exchangeOAuth2,
+  azure: async (input) => (await import('./exchanges/azure.ts')).exchangeAzure(input),
+  aws: async (input) => (await import('./exchanges/aws.ts')).exchangeAws(input),
+  gcp: async (input) => (await import('./exchanges/gcp.ts')).exchangeGcp(input),
+  'oauth2-token-exchange': async (input) =>
+    (await import('./exchanges/oauth2-token-exchange.ts')).exchangeOAuth2(input),
 };
 
 /** How often every token file is re-read to report one the kubelet stopped refreshing. */
