@@ -94,6 +94,10 @@ bench-sidecar: build ## chaperone-proxy vs a direct call vs a bare undici pass-t
 bench-redaction: deps ## data boundary throughput on 4 KiB chat bodies: redaction on vs JSON parse + serialise vs raw pass-through
 	node bench/redaction.ts
 
+.PHONY: bench-identity
+bench-identity: deps ## workload identity: added latency of the first call (exchange) and later calls (cache) vs a Secret key; cache hit rate under load
+	node bench/identity.ts
+
 .PHONY: cluster-up
 cluster-up: tools ## start the local control plane; kubeconfig in .cluster/kubeconfig
 	$(CLUSTER) up

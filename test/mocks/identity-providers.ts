@@ -49,7 +49,9 @@ export async function startIdentityProviders(options: IdentityProvidersOptions):
   const pki = await mockPki();
   const calls: ProviderCall[] = [];
   const bearer = (headers: IncomingHttpHeaders, service: Service): string | undefined => {
-    const issued = options.services.tokens.get((headers.authorization ?? '').replace(/^Bearer /, ''));
+    // Azure OpenAI also takes a key in api-key (the bench's Secret-key baseline uses one).
+    const presented = headers.authorization?.replace(/^Bearer /, '') ?? headers['api-key'];
+    const issued = options.services.tokens.get(typeof presented === 'string' ? presented : '');
     if (!issued) return 'the bearer token was not issued by the token service';
     if (issued.service !== service) return `the bearer token was issued by ${issued.service}, not ${service}`;
     if (Date.now() >= issued.expiresAt) return 'the bearer token expired';
