@@ -45,10 +45,29 @@ export const secretKey = (name: string, key: string): string => `${name}/${key}`
 
 export type BreakerState = 'closed' | 'open' | 'halfOpen';
 
+/** Which guard found something: the data boundary (a detector), or a runtime guard. */
+export const FINDING_GUARDS = ['data-boundary', 'prompt-injection', 'tools', 'cost-burst'] as const;
+/** What was done about it. */
+export const FINDING_ACTIONS = ['redacted', 'blocked', 'reported'] as const;
+/** In what the app sent, or in what the provider sent back. */
+export const FINDING_DIRECTIONS = ['request', 'response'] as const;
+
+/** One kind of guard finding and how often it occurred — types and counts, never values. */
+export interface GuardFinding {
+  guard: (typeof FINDING_GUARDS)[number];
+  /** A detector (`email`), `unscanned`, or the guard's rule (`score`, `allowed`, `maxCallsPerResponse`, `arguments`, `tokensPerMinute`). */
+  kind: string;
+  action: (typeof FINDING_ACTIONS)[number];
+  direction: (typeof FINDING_DIRECTIONS)[number];
+  count: number;
+}
+
 /** What a sidecar tells the controller every few seconds; counts are deltas since the last report. */
 export interface SidecarReport {
   /** Provider name → breaker state, for every provider of the bundle in force. */
   breakers: Record<string, BreakerState>;
   /** Refusals since the last report, per policy and code (never request content). */
   refusals: { policy: string; provider?: string; code: string; count: number }[];
+  /** Guard findings since the last report, per policy, provider and kind (absent from older sidecars). */
+  findings?: ({ policy: string; provider?: string } & GuardFinding)[];
 }

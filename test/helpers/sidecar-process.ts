@@ -8,6 +8,7 @@ import { startJsonProcess } from './json-process.ts';
 export interface RunningSidecar {
   ports: { providers: number; forwardProxy: number; admin: number };
   logs: Record<string, unknown>[];
+  stderr(): string;
   child: ChildProcess;
   stop(): Promise<number | null>;
 }

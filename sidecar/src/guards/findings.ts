@@ -1,5 +1,6 @@
 // What the guards found, in a shape an audit record can carry: detector names and counts, scores,
 // categories, tool names (the app's own identifiers) — never a matched value.
+import type { GuardFinding } from '../../../api/src/bundle.ts';
 import type { Detector } from './detect/types.ts';
 import type { InjectionCategory } from './injection.ts';
 import type { GuardAction, GuardDecision, GuardPolicy } from './policy.ts';
@@ -101,15 +102,7 @@ export function auditFields(request: RequestFindings, response?: ResponseFinding
 }
 
 /** One kind of finding and how often it occurred: what metrics, the controller's Events and alerts count. */
-export interface FindingCount {
-  guard: 'data-boundary' | 'prompt-injection' | 'tools' | 'cost-burst';
-  /** A detector, `unscanned`, or the guard's rule (`score`, `allowed`, `maxCallsPerResponse`, `arguments`, `tokensPerMinute`). */
-  kind: string;
-  action: 'redacted' | 'blocked' | 'reported';
-  /** In what the app sent, or in what the provider sent back. */
-  direction: 'request' | 'response';
-  count: number;
-}
+export type FindingCount = GuardFinding;
 
 const actionOf = (policy: GuardPolicy, action: GuardAction): FindingCount['action'] =>
   action === 'Block' && policy.mode === 'Enforce' ? 'blocked' : 'reported';

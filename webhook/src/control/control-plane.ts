@@ -18,7 +18,7 @@ import { ControlRefusal } from './refusals.ts';
 import { controlRoutes } from './routes.ts';
 import { SecretCache } from './secrets.ts';
 import { EventRecorder } from './events.ts';
-import { killSwitchEvents } from './events.ts';
+import { guardFindingEvent, killSwitchEvents } from './events.ts';
 import { policyFindings } from './findings.ts';
 import { carryTransitionTimes, desiredStatus, sameStatus, type PolicyStatusBody } from './status.ts';
 import { refreshingJwks, tokenVerifier, type SidecarIdentity } from './tokens.ts';
@@ -86,6 +86,7 @@ export class ControlPlane {
         report: (identity, report) => {
           this.hub.reportBreakers(identity.podUid, report.breakers);
           for (const refusal of report.refusals) this.recordRefusals(identity.namespace, refusal);
+          for (const finding of report.findings ?? []) this.recordFinding(identity.namespace, finding);
         },
       },
       this.logger,
@@ -319,6 +320,13 @@ export class ControlPlane {
       message: `requests refused with ${refusal.code}${where}`,
       count: refusal.count,
     });
+  }
+
+  /** Guard findings become aggregated Events per policy, provider and kind (types and counts only). */
+  private recordFinding(namespace: string, finding: NonNullable<SidecarReport['findings']>[number]): void {
+    const policy = this.store.states().find((s) => s.namespace === namespace && s.name === finding.policy);
+    if (!policy) return;
+    void this.events.record(policy, guardFindingEvent(finding));
   }
 
   private leads(): boolean {

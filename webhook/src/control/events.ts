@@ -1,6 +1,7 @@
 // Kubernetes Events on policies, aggregated: one Event per (policy, reason, message) whose count
 // and lastTimestamp grow, never one Event per occurrence. Written by the leader only.
 import * as k8s from '@kubernetes/client-node';
+import type { GuardFinding } from '../../../api/src/bundle.ts';
 import type { PolicySpecType } from '../../../api/src/policy/index.ts';
 import { API_VERSION, POLICY } from '../../../api/src/names.ts';
 import type { Logger } from '../log.ts';
@@ -52,6 +53,62 @@ export function killSwitchEvents(previous: PolicySpecType | undefined, next: Pol
     );
   }
   return events;
+}
+
+const TOOL_FINDINGS: Readonly<Record<string, string>> = {
+  allowed: 'a tool the policy does not allow',
+  maxCallsPerResponse: 'a burst of tool calls',
+  arguments: 'tool arguments the policy refuses',
+};
+
+/**
+ * A sidecar's guard finding as an Event on its policy: what was found, where and what was done —
+ * never a value. Warning when something was blocked or sensitive data left unredacted.
+ */
+export function guardFindingEvent(finding: GuardFinding & { provider?: string }): EventSpec {
+  const { guard, kind, action, direction } = finding;
+  const provider = finding.provider ?? '(unknown)';
+  const where =
+    direction === 'request' ? `requests to provider ${provider}` : `responses from provider ${provider}`;
+  const count = finding.count;
+  if (guard === 'data-boundary') {
+    if (kind === 'unscanned')
+      return {
+        type: action === 'blocked' ? 'Warning' : 'Normal',
+        reason: 'GuardFinding',
+        message: `${where} could not be scanned (${action})`,
+        count,
+      };
+    if (direction === 'response')
+      return { type: 'Normal', reason: 'SensitiveDataDetected', message: `${kind} in ${where}`, count };
+    if (action === 'redacted')
+      return {
+        type: 'Normal',
+        reason: 'SensitiveDataRedacted',
+        message: `${kind} redacted from ${where}`,
+        count,
+      };
+    if (action === 'blocked')
+      return { type: 'Warning', reason: 'SensitiveDataBlocked', message: `${where} blocked: ${kind}`, count };
+    return {
+      type: 'Warning',
+      reason: 'SensitiveDataDetected',
+      message: `${kind} in ${where} (reported, sent as is)`,
+      count,
+    };
+  }
+  const what =
+    guard === 'prompt-injection'
+      ? 'prompt injection'
+      : guard === 'cost-burst'
+        ? 'a token burst'
+        : (TOOL_FINDINGS[kind] ?? `tools (${kind})`);
+  return {
+    type: action === 'blocked' ? 'Warning' : 'Normal',
+    reason: 'GuardFinding',
+    message: `${what} in ${where} (${action})`,
+    count,
+  };
 }
 
 const AGGREGATE_WINDOW_MS = 10 * 60 * 1000;

@@ -1,7 +1,14 @@
 // The sidecar-facing HTTP endpoints: the bundle stream and acknowledgements. Every request is
 // authenticated with the sidecar's projected token; refusals carry a stable code.
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { CONTROL_HEADERS, CONTROL_PATHS, type SidecarReport } from '../../../api/src/bundle.ts';
+import {
+  CONTROL_HEADERS,
+  CONTROL_PATHS,
+  FINDING_ACTIONS,
+  FINDING_DIRECTIONS,
+  FINDING_GUARDS,
+  type SidecarReport,
+} from '../../../api/src/bundle.ts';
 import type { Logger } from '../log.ts';
 import { ControlRefusal } from './refusals.ts';
 import type { SidecarIdentity } from './tokens.ts';
@@ -15,11 +22,36 @@ export interface StreamHandlers {
 }
 
 const BREAKER_STATES = new Set(['closed', 'open', 'halfOpen']);
+const GUARDS = new Set<string>(FINDING_GUARDS);
+const ACTIONS = new Set<string>(FINDING_ACTIONS);
+const DIRECTIONS = new Set<string>(FINDING_DIRECTIONS);
+
+const count = (n: unknown): boolean => Number.isInteger(n) && (n as number) > 0 && (n as number) <= 1e9;
+const where = (r: { policy?: unknown; provider?: unknown }): boolean =>
+  typeof r.policy === 'string' &&
+  r.policy.length <= 253 &&
+  (r.provider === undefined || (typeof r.provider === 'string' && r.provider.length <= 63));
+
+/** Findings are optional (older sidecars); each names a known guard, action and direction. */
+function wellFormedFindings(findings: unknown): boolean {
+  if (findings === undefined) return true;
+  if (!Array.isArray(findings) || findings.length > 256) return false;
+  return findings.every(
+    (f: Partial<NonNullable<SidecarReport['findings']>[number]>) =>
+      where(f) &&
+      GUARDS.has(f.guard as string) &&
+      ACTIONS.has(f.action as string) &&
+      DIRECTIONS.has(f.direction as string) &&
+      typeof f.kind === 'string' &&
+      /^[a-zA-Z][a-zA-Z-]{0,63}$/.test(f.kind) &&
+      count(f.count),
+  );
+}
 
 /** A well-formed, bounded report, or undefined. */
 export function parseReport(body: unknown): SidecarReport | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const { breakers, refusals } = body as Partial<SidecarReport>;
+  const { breakers, refusals, findings } = body as Partial<SidecarReport>;
   if (
     typeof breakers !== 'object' ||
     breakers === null ||
@@ -32,16 +64,10 @@ export function parseReport(body: unknown): SidecarReport | undefined {
   if (states.length > 64 || !states.every(([, v]) => BREAKER_STATES.has(v as string))) return undefined;
   const wellFormed = refusals.every(
     (r: Partial<SidecarReport['refusals'][number]>) =>
-      typeof r.policy === 'string' &&
-      r.policy.length <= 253 &&
-      typeof r.code === 'string' &&
-      /^[A-Z_]{1,64}$/.test(r.code) &&
-      (r.provider === undefined || (typeof r.provider === 'string' && r.provider.length <= 63)) &&
-      Number.isInteger(r.count) &&
-      r.count! > 0 &&
-      r.count! <= 1e9,
+      where(r) && typeof r.code === 'string' && /^[A-Z_]{1,64}$/.test(r.code) && count(r.count),
   );
-  return wellFormed ? { breakers: breakers, refusals } : undefined;
+  if (!wellFormed || !wellFormedFindings(findings)) return undefined;
+  return { breakers, refusals, ...(findings && { findings }) };
 }
 
 function bearer(req: Request): string | undefined {
