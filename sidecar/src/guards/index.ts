@@ -8,9 +8,16 @@ export type { RequestInspection } from './inspect.ts';
 export { apiShapeOf } from './shapes.ts';
 export type { ApiShape } from './shapes.ts';
 export { Placeholders } from './placeholders.ts';
-export { auditFields } from './findings.ts';
-export type { RequestFindings, ResponseFindings, BoundaryFindings, AuditFields } from './findings.ts';
+export { auditFields, findingCounts, costBurstFinding } from './findings.ts';
+export type {
+  RequestFindings,
+  ResponseFindings,
+  BoundaryFindings,
+  AuditFields,
+  FindingCount,
+} from './findings.ts';
+export { requestContent, responseContent, AUDIT_CONTENT_CHARS } from './audit-content.ts';
 export { ResponseScanner, responseTransform } from './response.ts';
-export type { ResponseScanOptions } from './response.ts';
+export type { ResponseScanOptions, CapturedContent } from './response.ts';
 export { RateLimiter } from './rate.ts';
 export type { Reservation, ReserveResult, ProviderLimits } from './rate.ts';

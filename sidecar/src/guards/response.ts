@@ -4,7 +4,8 @@
 // deltas and TCP chunks is still seen whole) and, with restoreInResponse, through a restore that
 // holds back at most a placeholder's length. Tool calls are assembled from their deltas for the
 // tool guard. What the provider sends back is reported (counts), never changed, except for
-// restored placeholders. A whole JSON body is held until it ends (bounded), then scanned.
+// restored placeholders. A JSON body is held until it ends (bounded) when it may change or be
+// refused, else passed on as it arrives and a copy scanned at the end.
 import { Transform, type TransformCallback } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { scanText } from './detect/scan.ts';
