@@ -4,6 +4,7 @@ import Type, { type Static } from 'typebox';
 import { RegionList, StringEnum, dnsLabel, rule, validations } from './kit.ts';
 
 import {
+  DEFAULT_ASSERTION_HEADER,
   HTTP_METHODS,
   OPENAI_FAMILY,
   PROVIDER_TYPES,
@@ -11,7 +12,14 @@ import {
   type ProviderType,
 } from './vocabulary.ts';
 
-export { HTTP_METHODS, OPENAI_FAMILY, PROVIDER_TYPES, WORKLOAD_IDENTITY_EXCHANGES, type ProviderType };
+export {
+  DEFAULT_ASSERTION_HEADER,
+  HTTP_METHODS,
+  OPENAI_FAMILY,
+  PROVIDER_TYPES,
+  WORKLOAD_IDENTITY_EXCHANGES,
+  type ProviderType,
+};
 
 const HOST = '([a-z0-9]([-a-z0-9]*[a-z0-9])?\\\\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 
@@ -235,9 +243,6 @@ const Credentials = Type.Object(
     ),
   },
 );
-
-/** Default header that carries an identity assertion to a generic provider. */
-export const DEFAULT_ASSERTION_HEADER = 'x-chaperone-identity';
 
 const Identity = Type.Object(
   {

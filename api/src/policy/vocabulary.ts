@@ -35,3 +35,6 @@ export const OPENAI_FAMILY: readonly ProviderType[] = ['openai', 'azure-openai',
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
 export const WORKLOAD_IDENTITY_EXCHANGES = ['azure', 'aws', 'gcp', 'oauth2-token-exchange', 'none'] as const;
+
+/** Default header that carries an identity assertion to a generic provider. */
+export const DEFAULT_ASSERTION_HEADER = 'x-chaperone-identity';

@@ -3,7 +3,7 @@
 // (aws), or the projected token itself (exchange none); a generic provider with `identity` also
 // gets its identity assertion and traffic tags. Providers with Secret keys and no identity headers
 // keep the synchronous path of the keys. Any failure refuses the request with IDENTITY_UNAVAILABLE.
-import { DEFAULT_ASSERTION_HEADER } from '../../../api/src/policy/provider.ts';
+import { DEFAULT_ASSERTION_HEADER } from '../../../api/src/policy/vocabulary.ts';
 import type { CompiledPolicy, CompiledProvider } from '../policy/compile.ts';
 import { identityRefusal } from './errors.ts';
 import type { CredentialHeaders, CredentialSource, OutgoingRequest } from './source.ts';

@@ -4,7 +4,6 @@
 // public roots plus the provider's caBundle, and each endpoint sits behind its own breaker: a token
 // service that keeps failing is not hammered by every request, and refusals come back at once.
 import { createRequire } from 'node:module';
-import { rootCertificates } from 'node:tls';
 import CircuitBreaker from 'opossum';
 import { isRefusal } from '../../../api/src/refusals.ts';
 import type { Dispatcher } from 'undici';
@@ -158,7 +157,10 @@ export class TokenEndpoints {
         resolver: this.#options.resolver,
         allowed: provider.allowedCidrs,
         // The public roots stay trusted: a private gateway's CA must not cut off a public token service.
-        ca: provider.caBundle === undefined ? undefined : [...rootCertificates, provider.caBundle].join('\n'),
+        ca:
+          provider.caBundle === undefined
+            ? undefined
+            : [...process.getBuiltinModule('node:tls').rootCertificates, provider.caBundle].join('\n'),
         selfPorts: this.#options.selfPorts ?? new Set(),
         connectTimeoutMs: this.#settings.timeoutMs,
         provider: provider.name,
