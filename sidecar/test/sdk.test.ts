@@ -28,6 +28,8 @@ let anthropic: MockProvider;
 let h: Harness;
 let dir: string;
 let caFile: string;
+let baseSpec: Record<string, unknown>;
+const KEYS = { openai: OPENAI_KEY, anthropic: ANTHROPIC_KEY };
 
 type Outcome = Record<string, unknown> & { ok: boolean };
 
@@ -60,26 +62,24 @@ beforeAll(async () => {
     resolver: { 'openai.mock.test': ['127.0.0.1'], 'anthropic.mock.test': ['127.0.0.1'] },
   });
   const local = { allowedCIDRs: ['127.0.0.1/32'], caBundle: pki.ca };
-  h.setPolicy(
-    {
-      providers: [
-        provider({
-          endpoint: `https://openai.mock.test:${openai.port}`,
-          allowedModels: ['gpt-4o-mini', 'mock-*'],
-          ...local,
-        }),
-        provider({
-          name: 'anthropic',
-          type: 'anthropic',
-          endpoint: `https://anthropic.mock.test:${anthropic.port}`,
-          allowedModels: ['claude-sonnet-4-*'],
-          credentials: { secretRef: { name: 'anthropic-key', key: 'apiKey' } },
-          ...local,
-        }),
-      ],
-    },
-    { openai: OPENAI_KEY, anthropic: ANTHROPIC_KEY },
-  );
+  baseSpec = {
+    providers: [
+      provider({
+        endpoint: `https://openai.mock.test:${openai.port}`,
+        allowedModels: ['gpt-4o-mini', 'mock-*'],
+        ...local,
+      }),
+      provider({
+        name: 'anthropic',
+        type: 'anthropic',
+        endpoint: `https://anthropic.mock.test:${anthropic.port}`,
+        allowedModels: ['claude-sonnet-4-*'],
+        credentials: { secretRef: { name: 'anthropic-key', key: 'apiKey' } },
+        ...local,
+      }),
+    ],
+  };
+  h.setPolicy(baseSpec, KEYS);
 });
 
 afterAll(async () => {
@@ -173,6 +173,43 @@ describe('base-URL mode: the SDK talks to http://127.0.0.1:15000/<provider>', ()
       status: 403,
       body: { code: 'EGRESS_DENIED', provider: 'anthropic', rule: 'spec.providers[1].allowedModels' },
     });
+  });
+});
+
+describe('guards on what the SDK receives', () => {
+  it('a tool call the policy blocks ends the stream with an error event the SDK raises', async () => {
+    h.setPolicy({ ...baseSpec, guards: { tools: { allowed: ['lookup_order'], action: 'Block' } } }, KEYS);
+    try {
+      const chunk = (delta: object, finish: string | null = null): string =>
+        `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      openai.next((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(
+          chunk({ role: 'assistant', content: 'Sure, ' }) +
+            chunk({
+              tool_calls: [
+                {
+                  index: 0,
+                  id: 'call_1',
+                  type: 'function',
+                  function: { name: 'delete_all', arguments: '{}' },
+                },
+              ],
+            }) +
+            chunk({}, 'tool_calls') +
+            'data: [DONE]\n\n',
+        );
+      });
+      const outcome = await runApp('openai-stream', {
+        OPENAI_BASE_URL: `http://127.0.0.1:${h.sidecar.ports.providers}/openai/v1`,
+        OPENAI_API_KEY: PLACEHOLDER,
+      });
+      expect(outcome).toMatchObject({ ok: false, errorClass: 'APIError' });
+      expect(outcome.message).toContain('tool delete_all not allowed');
+      expect(h.audits().at(-1)).toMatchObject({ result: 'deny', code: 'GUARD_BLOCKED' });
+    } finally {
+      h.setPolicy(baseSpec, KEYS);
+    }
   });
 });
 

@@ -412,6 +412,32 @@ describe('ResponseScanner: other bodies', () => {
     expect(scanner.findings.unscanned).toBe('the response is larger than 10 bytes');
   });
 
+  it('passes a JSON body on as it arrives when nothing could change or refuse it, scanning a copy', () => {
+    const scanner = new ResponseScanner({ policy, contentType: 'application/json', captureChars: 100 });
+    expect(scanner.holdsBody).toBe(false);
+    expect(scanner.mayRewrite).toBe(false);
+    const body = JSON.stringify({ choices: [{ message: { content: 'mail jane.doe@example.com' } }] });
+    expect(scanner.push(Buffer.from(body.slice(0, 20))).toString()).toBe(body.slice(0, 20));
+    expect(scanner.push(Buffer.from(body.slice(20))).toString()).toBe(body.slice(20));
+    expect(scanner.end().length).toBe(0);
+    expect(scanner.findings.detected).toEqual({ email: 1 });
+    expect(scanner.content).toEqual({ text: 'mail jane.doe@example.com', truncated: false });
+  });
+
+  it('holds a JSON body a tool Block could refuse', () => {
+    const blocking = guardPolicy({ guards: { tools: { allowed: ['a'], action: 'Block' } } });
+    const scanner = new ResponseScanner({ policy: blocking, contentType: 'application/json' });
+    expect(scanner.holdsBody).toBe(true);
+    expect(scanner.push(Buffer.from('{"choices":[]}')).length).toBe(0);
+    expect(scanner.end().toString()).toBe('{"choices":[]}');
+  });
+
+  it('captures streamed text for the audit, bounded', () => {
+    const scanner = new ResponseScanner({ policy, contentType: SSE, captureChars: 8 });
+    run(scanner, openAiStream(['mail jane.', 'doe@example.com']));
+    expect(scanner.content).toEqual({ text: 'mail jan', truncated: true });
+  });
+
   it('scans plain text streams', () => {
     const scanner = new ResponseScanner({ policy, contentType: 'text/plain' });
     expect(run(scanner, 'call +1 415 555 2671', [8])).toBe('call +1 415 555 2671');
