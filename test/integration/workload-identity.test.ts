@@ -388,6 +388,20 @@ describe('workload identity', () => {
     expect(services.aws.size).toBe(1);
   });
 
+  it('never returns the token exchanged for a request to the app, not even on that first request', async () => {
+    const reply = await call(
+      'vertex',
+      '/v1/projects/p/locations/europe-west4/publishers/google/models/gemini-2.0-flash:echoCredential',
+      { contents: [{ role: 'user', parts: [{ text: 'hello' }] }] },
+    );
+    expect(reply.status).toBe(400);
+    const sent = providers.calls.filter((c) => c.api === 'vertex').at(-1)!.headers.authorization as string;
+    const token = sent.replace('Bearer ', '');
+    expect(services.tokens.get(token)?.service).toBe('gcp-iam');
+    expect(reply.body).not.toContain(token);
+    expect(reply.body).toContain('[redacted]');
+  });
+
   it('Vertex AI: Google STS exchange, then service-account impersonation', async () => {
     const reply = await call(
       'vertex',

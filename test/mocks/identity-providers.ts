@@ -104,6 +104,9 @@ export async function startIdentityProviders(options: IdentityProvidersOptions):
           call.api = 'vertex';
           const why = bearer(req.headers, 'gcp-iam');
           if (why) return refuse(401, why);
+          // A provider that echoes the credential it was sent in an error (some do, for bad keys).
+          if (path.endsWith(':echoCredential'))
+            return refuse(400, `cannot use ${String(req.headers.authorization)} for this model`);
           call.ok = true;
           return json(res, 200, {
             candidates: [{ content: { role: 'model', parts: [{ text: 'hello from vertex' }] } }],

@@ -177,6 +177,8 @@ export async function judgeAndRelay(
         return;
       }
     }
+    // Read again after the credential: a token exchanged for this request must not reach the app either.
+    const sent = credential ? (latest?.credentials.secretValues() ?? secrets) : secrets;
     const scan = run && responseScanOf(run);
     const { origin, forwardPath } = route(decision);
     // Compressed responses could be neither counted nor scanned.
@@ -195,12 +197,12 @@ export async function judgeAndRelay(
         method: facts.method ?? 'GET',
         headers: upstreamRequestHeaders(req.headers, credential, identity),
         body,
-        secrets,
+        secrets: sent,
         scan,
       },
       facts,
     );
-    if (run) recordGuards(exchange, run, read.body, secrets, scanner);
+    if (run) recordGuards(exchange, run, read.body, sent, scanner);
   } finally {
     if (reservation) settleCall(ctx.usage, reservation, exchange);
   }
