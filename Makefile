@@ -86,6 +86,14 @@ chart-test: deps tools ## the chart on a real local control plane: lint, server-
 bench-admission: deps ## webhook /mutate latency p50/p99: a typical pod and a 64 KiB pod spec
 	node bench/admission.ts
 
+.PHONY: bench-peers
+bench-peers: ## install the benchmark's peers (nginx, LiteLLM, Portkey, smokescreen) into .cache/bench-peers, at the pins in hack/versions.env
+	hack/bench-peers.sh
+
+.PHONY: bench
+bench: build bench-peers ## Chaperone side by side with direct, undici, nginx, LiteLLM, Portkey, smokescreen: table, JSON and chart in bench/results/
+	node bench/side-by-side.ts
+
 .PHONY: bench-sidecar
 bench-sidecar: build ## chaperone-proxy vs a direct call vs a bare undici pass-through: added latency, throughput, first token, RSS
 	node bench/sidecar.ts
