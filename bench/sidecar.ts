@@ -264,7 +264,7 @@ async function main(): Promise<void> {
       figures[n].ttftP50 = percentile(t, 50);
       figures[n].ttftP99 = percentile(t, 99);
     }
-    await Promise.all(names.map((n) => targets[n].pool.close()));
+    await Promise.all(names.map((n) => targets[n].dispatcher.close()));
 
     const { direct: d, passthrough: p, sidecar: s } = figures;
     const rows: string[][] = [

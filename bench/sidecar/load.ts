@@ -1,35 +1,57 @@
-// Load generation for the sidecar benchmark: one request at a time, a fixed arrival rate (open
+// Load generation for the sidecar benchmarks: one request at a time, a fixed arrival rate (open
 // loop: latency counts from when a request was due, so queueing is not hidden), a closed loop at
-// fixed concurrency, and time to first streamed byte. Clients are undici Pools.
-import { readFileSync } from 'node:fs';
+// fixed concurrency, time to first streamed byte, and streams at a fixed arrival rate. Clients are
+// undici Pools, or a ProxyAgent (CONNECT, TLS end to end through the tunnel) for forward proxies.
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Pool } from 'undici';
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 
 export interface Target {
   name: string;
-  pool: Pool;
+  dispatcher: Dispatcher;
+  origin: string;
   path: string;
   headers: Record<string, string>;
+  /** The chat completion request sent (CHAT unless told). */
+  body: string;
+  /** The same request with `"stream":true` (CHAT_STREAM unless told). */
+  streamBody: string;
 }
 
-export function target(
-  name: string,
-  origin: string,
-  path: string,
-  options: { ca?: string; connections: number },
-): Target {
-  const pool = new Pool(origin, {
-    connections: options.connections,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    ...(options.ca ? { connect: { ca: options.ca } } : {}),
-  });
+export interface TargetOptions {
+  /** The CA the origin's certificate is checked against (https origins). */
+  ca?: string;
+  connections: number;
+  /** A forward proxy (http://host:port): every connection is a CONNECT tunnel to `origin`. */
+  proxy?: string;
+  /** Extra request headers (e.g. a gateway's routing headers). */
+  headers?: Record<string, string>;
+  body?: string;
+  streamBody?: string;
+}
+
+export function target(name: string, origin: string, path: string, options: TargetOptions): Target {
+  const common = { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 };
+  const dispatcher = options.proxy
+    ? new ProxyAgent({
+        uri: options.proxy,
+        ...common,
+        ...(options.ca ? { requestTls: { ca: options.ca } } : {}),
+      })
+    : new Pool(origin, { ...common, ...(options.ca ? { connect: { ca: options.ca } } : {}) });
   return {
     name,
-    pool,
+    dispatcher,
+    origin,
     path,
-    headers: { 'content-type': 'application/json', authorization: 'Bearer app-placeholder' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: 'Bearer app-placeholder',
+      ...options.headers,
+    },
+    body: options.body ?? CHAT,
+    streamBody: options.streamBody ?? CHAT_STREAM,
   };
 }
 
@@ -43,8 +65,10 @@ export const CHAT_STREAM = JSON.stringify({
   messages: [{ role: 'user', content: 'Say hello.' }],
 });
 
-async function call(t: Target, body: string): Promise<void> {
-  const { statusCode, body: stream } = await t.pool.request({
+/** One chat completion; throws unless the answer is a 200. */
+export async function call(t: Target, body: string): Promise<void> {
+  const { statusCode, body: stream } = await t.dispatcher.request({
+    origin: t.origin,
     path: t.path,
     method: 'POST',
     headers: t.headers,
@@ -59,7 +83,7 @@ export async function sequential(t: Target, n: number): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    await call(t, CHAT);
+    await call(t, t.body);
     latencies.push(performance.now() - start);
   }
   return latencies;
@@ -92,7 +116,7 @@ export async function fixedRate(t: Target, rate: number, durationMs: number): Pr
       while (sent < due) {
         const scheduled = start + (sent * 1000) / rate;
         sent++;
-        call(t, CHAT).then(
+        call(t, t.body).then(
           () => {
             latencies.push(performance.now() - scheduled);
             done();
@@ -126,7 +150,7 @@ export async function closedLoopCount(
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < deadline) {
-        await call(t, CHAT);
+        await call(t, t.body);
         completed++;
       }
     }),
@@ -134,12 +158,16 @@ export async function closedLoopCount(
   return { rps: completed / ((performance.now() - start) / 1000), completed };
 }
 
-/** CPU time (user + system) a process has used so far, in milliseconds (Linux /proc). */
-export function cpuMs(pid: number): number {
+/**
+ * CPU time (user + system) a process has used so far, in milliseconds (Linux /proc); with
+ * `reaped`, also that of its children that exited and were waited for.
+ */
+export function cpuMs(pid: number, reaped = false): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second).
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  // utime, stime, cutime and cstime are fields 14 to 17 of /proc/<pid>/stat, in clock ticks (100 per second).
+  const ticks = (i: number): number => Number(fields[i]);
+  return ((ticks(11) + ticks(12) + (reaped ? ticks(13) + ticks(14) : 0)) * 1000) / 100;
 }
 
 /** Time (ms) from sending a streaming request to its first body byte, one stream at a time. */
@@ -147,11 +175,12 @@ export async function timeToFirstByte(t: Target, n: number): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
-    const { body } = await t.pool.request({
+    const { body } = await t.dispatcher.request({
+      origin: t.origin,
       path: t.path,
       method: 'POST',
       headers: t.headers,
-      body: CHAT_STREAM,
+      body: t.streamBody,
     });
     await new Promise<void>((resolve, reject) => {
       body.once('data', () => {
@@ -164,6 +193,85 @@ export async function timeToFirstByte(t: Target, n: number): Promise<number[]> {
   }
   return times;
 }
+
+export interface StreamResult {
+  /** From when each stream was due to its first body byte (the first token), ms. */
+  firstByte: number[];
+  /** From when each stream was due to its last byte, ms: shows a proxy that buffers. */
+  complete: number[];
+  errors: number;
+}
+
+/**
+ * `rate` streaming requests per second, `count` in all, each timed from the moment it was due.
+ * Streams overlap (a 64-event stream lasts over a second), as they do in an application.
+ */
+export async function streamsAtRate(t: Target, rate: number, count: number): Promise<StreamResult> {
+  const result: StreamResult = { firstByte: [], complete: [], errors: 0 };
+  const start = performance.now();
+  const one = async (i: number): Promise<void> => {
+    const due = start + (i * 1000) / rate;
+    await sleep(Math.max(0, due - performance.now()));
+    try {
+      const { statusCode, body } = await t.dispatcher.request({
+        origin: t.origin,
+        path: t.path,
+        method: 'POST',
+        headers: t.headers,
+        body: t.streamBody,
+      });
+      let first = true;
+      for await (const chunk of body) {
+        if (first && (chunk as Buffer).length > 0) {
+          result.firstByte.push(performance.now() - due);
+          first = false;
+        }
+      }
+      if (statusCode !== 200) throw new Error(`${t.name}: status ${statusCode}`);
+      result.complete.push(performance.now() - due);
+    } catch {
+      result.errors++;
+    }
+  };
+  await Promise.all(Array.from({ length: count }, (_, i) => one(i)));
+  return result;
+}
+
+/** A process and all its descendants (nginx's workers, a Python server's children), Linux /proc. */
+export function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (let i = 0; i < pids.length; i++) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pids[i]}/task`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const tid of tasks) {
+      try {
+        const children = readFileSync(`/proc/${pids[i]}/task/${tid}/children`, 'utf8').trim();
+        if (children) pids.push(...children.split(' ').map(Number));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+  }
+  return pids;
+}
+
+const sumOver = (pid: number, read: (p: number) => number): number =>
+  processTree(pid).reduce((sum, p) => {
+    try {
+      return sum + read(p);
+    } catch {
+      return sum;
+    }
+  }, 0);
+
+/** CPU time (ms) used so far by a process and its descendants, live or exited (so it only grows). */
+export const treeCpuMs = (pid: number): number => sumOver(pid, (p) => cpuMs(p, true));
+/** Resident memory (MB) of a process and its descendants. */
+export const treeRssMb = (pid: number): number => sumOver(pid, rssMb);
 
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
@@ -184,18 +292,23 @@ export function rssAnonMb(pid: number): number {
   return Number(/RssAnon:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
 }
 
-/** Samples the maximum RSS of `pid` while `work` runs. */
-export async function peakRss<T>(pid: number, work: Promise<T>): Promise<{ result: T; peakMb: number }> {
-  let peak = rssMb(pid);
+/** Samples the maximum RSS of `pid` (with its descendants when `tree`) while `work` runs. */
+export async function peakRss<T>(
+  pid: number,
+  work: Promise<T>,
+  tree = false,
+): Promise<{ result: T; peakMb: number }> {
+  const rss = tree ? treeRssMb : rssMb;
+  let peak = rss(pid);
   let running = true;
   const sampler = (async () => {
     while (running) {
-      peak = Math.max(peak, rssMb(pid));
+      peak = Math.max(peak, rss(pid));
       await sleep(100);
     }
   })();
   const result = await work;
   running = false;
   await sampler;
-  return { result, peakMb: Math.max(peak, rssMb(pid)) };
+  return { result, peakMb: Math.max(peak, rss(pid)) };
 }
