@@ -1,0 +1,175 @@
+// The side-by-side report from recorded figures: medians of (row − direct) per round, saturated
+// rates, failing streams, and the verdicts on the issue's targets. No peer is needed here; the
+// figures come from `make bench`.
+import { describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { formatErrors, validatePolicy } from '../api/src/policy/validate.ts';
+import { chaperonePolicy } from './sidecar/peers.ts';
+import {
+  added,
+  median,
+  renderMarkdown,
+  verdicts,
+  type BenchResults,
+  type RoundFigures,
+  type TargetRecord,
+} from './sidecar/report.ts';
+
+const spread = (p50: number, p99: number): { p50: number; p99: number; count: number } => ({
+  p50,
+  p99,
+  count: 100,
+});
+
+/** A round in which every figure is `base` ms (`ttft`, `done` for streams) and each rate's p99 is `p99`. */
+function round(
+  base: number,
+  p99: number,
+  options: { skip1000?: boolean; streamErrors?: number } = {},
+): RoundFigures {
+  const rate = { ...spread(base, p99), errors: 0, achieved: 0, cpuMsPerRequest: 0.05 };
+  return {
+    sequential: spread(base, p99),
+    rates: {
+      '100': { ...rate, achieved: 100 },
+      ...(options.skip1000 ? {} : { '1000': { ...rate, achieved: 1000 } }),
+    },
+    streams: {
+      firstByte: spread(base, p99),
+      complete: spread(1300 + base, 1300 + p99),
+      errors: options.streamErrors ?? 0,
+    },
+  };
+}
+
+function record(
+  name: string,
+  path: TargetRecord['path'],
+  rounds: RoundFigures[],
+  maxRate: number,
+): TargetRecord {
+  return {
+    name,
+    path,
+    isChaperone: name.startsWith('Chaperone'),
+    rounds,
+    maxRate,
+    maxClosedRps: maxRate * 1.2,
+    rssIdleMb: 50,
+    rssLoadMb: 80,
+  };
+}
+
+const results: BenchResults = {
+  date: '2026-01-01T00:00:00.000Z',
+  tookSeconds: 600,
+  scale: 1,
+  machine: { cpus: 2, model: 'test cpu', node: 'v24.0.0', pinned: true },
+  config: {
+    connections: 16,
+    rates: [100, 1000],
+    p99BudgetMs: 10,
+    streamEvents: 64,
+    streamIntervalMs: 20,
+    streamRate: 20,
+  },
+  versions: { nginx: '1.22.1', litellm: '1.0.0' },
+  targets: [
+    record('direct', 'direct', [round(1, 2), round(1, 3), round(1, 2)], 0),
+    record('undici pass-through', 'base URL', [round(1.3, 2.5), round(1.3, 3.5), round(1.3, 2.5)], 5000),
+    // Medians of (row − direct): p99 differences 0.6, 0.4, 0.5 → 0.5.
+    record(
+      'Chaperone, allowlist only',
+      'base URL',
+      [round(1.4, 2.6), round(1.4, 3.4), round(1.4, 2.5)],
+      4000,
+    ),
+    record(
+      'LiteLLM',
+      'base URL',
+      [
+        round(30, 60, { skip1000: true }),
+        round(30, 60, { skip1000: true }),
+        round(30, 60, { skip1000: true }),
+      ],
+      0,
+    ),
+    record(
+      'Portkey',
+      'base URL',
+      [
+        round(5, 9, { streamErrors: 60 }),
+        round(5, 9, { streamErrors: 60 }),
+        round(5, 9, { streamErrors: 60 }),
+      ],
+      900,
+    ),
+  ],
+};
+
+describe('side-by-side report', () => {
+  it('takes medians over rounds of the difference with the direct call in the same round', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const [direct, , chaperone] = results.targets;
+    expect(added(chaperone!, direct!, (r) => r.rates['1000']?.p99)).toBeCloseTo(0.5, 9);
+  });
+
+  it('judges the targets: 1000 rps, the undici ratio, LiteLLM at the highest common rate, Portkey', () => {
+    const v = verdicts(results);
+    expect(v.map((x) => [x.target, x.figure, x.met])).toEqual([
+      ['Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps', '0.500 ms', true],
+      [
+        "Chaperone, allowlist only: ≥ 0.6× the undici pass-through's throughput (p99 < 10 ms, one core)",
+        '4000 vs 5000 rps = 0.80×',
+        true,
+      ],
+      // LiteLLM could not take 1000 rps: compared at 100 rps, where both ran (58 / 0.5 = 116×).
+      [
+        "Chaperone, allowlist only: added p99 ≥ 5× lower than LiteLLM's (at 100 rps)",
+        '0.500 vs 58.000 ms = 116.0× lower',
+        true,
+      ],
+      [
+        "Chaperone, allowlist only: added p99 lower than Portkey's (at 1000 rps)",
+        '0.500 vs 7.000 ms = 14.0× lower',
+        true,
+      ],
+    ]);
+  });
+
+  it('prints one row per target, saturated rates and failing streams as such, and the versions', () => {
+    const md = renderMarkdown(results);
+    expect(md).toContain('| direct | direct | 0 (baseline) |');
+    expect(md).toMatch(
+      /\| \*\*Chaperone, allowlist only\*\* \| base URL \| 0\.400 \/ 0\.500 \| .* \| 4000 \| 0\.80× \|/,
+    );
+    expect(md).toContain('saturated (max 0 rps)');
+    expect(md).toContain('fails (180 errors)');
+    expect(md).toContain('CPU at 1000 rps (% of a core)');
+    expect(md).toContain('- met: Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps — 0.500 ms');
+    expect(md).toContain('- litellm: 1.0.0');
+  });
+});
+
+describe('Chaperone policies for the bench', () => {
+  it.each([
+    ['allowlist', 'dataBoundary: {detectors: []}', "promptInjection: {action: 'Off'}"],
+    ['redaction', 'dataBoundary: {action: Redact}', "tools: {action: 'Off'}"],
+    ['guards', 'restoreInResponse: true', 'tools: {allowed: [lookup_order], action: Block}'],
+  ] as const)(
+    '%s is a valid AIProviderPolicy with its data boundary and guards',
+    (variant, boundary, guard) => {
+      const yaml = chaperonePolicy(
+        variant,
+        4443,
+        '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----',
+      );
+      const result = validatePolicy(parse(yaml));
+      expect(result.ok ? 'valid' : formatErrors(result.errors)).toBe('valid');
+      expect(yaml).toContain('endpoint: https://localhost:4443');
+      expect(yaml).toContain(boundary);
+      expect(yaml).toContain(guard);
+    },
+  );
+});

@@ -1,0 +1,241 @@
+// Turns the recorded figures of `make bench` (bench/results/side-by-side.json) into the markdown
+// table and the verdicts on the issue's targets. Pure: the unit test feeds it recorded data.
+
+/** Percentiles of one measurement, in ms. */
+export interface Spread {
+  p50: number;
+  p99: number;
+  count: number;
+}
+
+/** One round of one target (a round measures every target once, in a rotated order). */
+export interface RoundFigures {
+  sequential: Spread;
+  /** Keyed by arrival rate; absent when the target cannot sustain that rate (see maxClosedRps). */
+  rates: Record<string, (Spread & { errors: number; achieved: number; cpuMsPerRequest: number }) | undefined>;
+  streams: { firstByte: Spread; complete: Spread; errors: number };
+}
+
+export interface TargetRecord {
+  name: string;
+  /** How the app reaches it: base URL (a reverse proxy or gateway) or HTTPS_PROXY (CONNECT). */
+  path: 'direct' | 'base URL' | 'CONNECT';
+  /** The peer this row is compared with (undici for base-URL proxies, smokescreen for CONNECT). */
+  isChaperone: boolean;
+  rounds: RoundFigures[];
+  /** Highest arrival rate served with p99 under budget, the proxy pinned to one core. */
+  maxRate: number;
+  /** Requests per second with 16 in flight (the ceiling the max-rate search starts from). */
+  maxClosedRps: number;
+  rssIdleMb: number;
+  rssLoadMb: number;
+}
+
+export interface BenchResults {
+  date: string;
+  tookSeconds: number;
+  scale: number;
+  machine: { cpus: number; model: string; node: string; pinned: boolean };
+  config: {
+    connections: number;
+    rates: number[];
+    p99BudgetMs: number;
+    streamEvents: number;
+    streamIntervalMs: number;
+    streamRate: number;
+  };
+  versions: Record<string, string>;
+  targets: TargetRecord[];
+}
+
+export const median = (values: number[]): number => {
+  const v = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+};
+
+/** The median over rounds of (target − direct) in the same round: the added time, noise halved. */
+export function added(
+  target: TargetRecord,
+  direct: TargetRecord,
+  pick: (r: RoundFigures) => number | undefined,
+): number {
+  return median(
+    target.rounds.map((r, i) => {
+      const t = pick(r);
+      const d = direct.rounds[i] ? pick(direct.rounds[i]) : undefined;
+      return t === undefined || d === undefined ? NaN : t - d;
+    }),
+  );
+}
+
+export const medianOf = (target: TargetRecord, pick: (r: RoundFigures) => number | undefined): number =>
+  median(target.rounds.map((r) => pick(r) ?? NaN));
+
+const fmt = (v: number, digits = 2): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+const pair = (a: number, b: number, digits = 2): string =>
+  Number.isFinite(a) || Number.isFinite(b) ? `${fmt(a, digits)} / ${fmt(b, digits)}` : '—';
+
+/** Figures of one row, medians over rounds, added ones relative to the direct call. */
+export interface RowFigures {
+  seqP50: number;
+  seqP99: number;
+  rate: Record<string, { p50: number; p99: number; errors: number; achieved: number } | 'saturated'>;
+  ttftP50: number;
+  ttftP99: number;
+  streamP50: number;
+  streamErrors: number;
+  cpuPercentAt1000: number;
+}
+
+export function rowFigures(results: BenchResults, t: TargetRecord): RowFigures {
+  const direct = results.targets.find((x) => x.path === 'direct')!;
+  const rate: RowFigures['rate'] = {};
+  for (const r of results.config.rates) {
+    const key = String(r);
+    const ran = t.rounds.some((x) => x.rates[key]);
+    rate[key] = ran
+      ? {
+          p50: added(t, direct, (x) => x.rates[key]?.p50),
+          p99: added(t, direct, (x) => x.rates[key]?.p99),
+          errors: t.rounds.reduce((s, x) => s + (x.rates[key]?.errors ?? 0), 0),
+          achieved: medianOf(t, (x) => x.rates[key]?.achieved),
+        }
+      : 'saturated';
+  }
+  // CPU per request at the highest rate it ran, × 1000 requests/s, as a share of one core.
+  const ranRates = results.config.rates.filter((r) => t.rounds.some((x) => x.rates[String(r)]));
+  const cpuRate = String(ranRates.at(-1) ?? '');
+  return {
+    seqP50: added(t, direct, (x) => x.sequential.p50),
+    seqP99: added(t, direct, (x) => x.sequential.p99),
+    rate,
+    ttftP50: added(t, direct, (x) => (x.streams.errors ? undefined : x.streams.firstByte.p50)),
+    ttftP99: added(t, direct, (x) => (x.streams.errors ? undefined : x.streams.firstByte.p99)),
+    streamP50: added(t, direct, (x) => (x.streams.errors ? undefined : x.streams.complete.p50)),
+    streamErrors: t.rounds.reduce((s, x) => s + x.streams.errors, 0),
+    cpuPercentAt1000: medianOf(t, (x) => x.rates[cpuRate]?.cpuMsPerRequest) * 100,
+  };
+}
+
+export interface Verdict {
+  target: string;
+  figure: string;
+  met: boolean;
+}
+
+/** The issue's targets, judged for each Chaperone row. */
+export function verdicts(results: BenchResults): Verdict[] {
+  const byName = (n: string): TargetRecord | undefined => results.targets.find((t) => t.name === n);
+  const undici = byName('undici pass-through');
+  const litellm = byName('LiteLLM');
+  const portkey = byName('Portkey');
+  const out: Verdict[] = [];
+  for (const t of results.targets.filter((x) => x.isChaperone && x.path === 'base URL')) {
+    const f = rowFigures(results, t);
+    const at1000 = f.rate['1000'];
+    const p99 = at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
+    out.push({
+      target: `${t.name}: added p99 ≤ 1 ms at 1000 rps`,
+      figure: `${fmt(p99, 3)} ms`,
+      met: p99 <= 1,
+    });
+    if (undici) {
+      const ratio = t.maxRate / undici.maxRate;
+      out.push({
+        target: `${t.name}: ≥ 0.6× the undici pass-through's throughput (p99 < ${results.config.p99BudgetMs} ms, one core)`,
+        figure: `${t.maxRate} vs ${undici.maxRate} rps = ${fmt(ratio)}×`,
+        met: ratio >= 0.6,
+      });
+    }
+    for (const [peer, factor] of [
+      [litellm, 5],
+      [portkey, 1],
+    ] as const) {
+      if (!peer) continue;
+      const pf = rowFigures(results, peer);
+      // Compare at the highest fixed rate both sustained, else one request at a time.
+      const common = results.config.rates
+        .map(String)
+        .filter((r) => f.rate[r] !== 'saturated' && pf.rate[r] !== 'saturated')
+        .at(-1);
+      const mine = common ? (f.rate[common] as { p99: number }).p99 : f.seqP99;
+      const theirs = common ? (pf.rate[common] as { p99: number }).p99 : pf.seqP99;
+      const where = common ? `at ${common} rps` : 'one request at a time';
+      out.push({
+        target:
+          factor > 1
+            ? `${t.name}: added p99 ≥ ${factor}× lower than ${peer.name}'s (${where})`
+            : `${t.name}: added p99 lower than ${peer.name}'s (${where})`,
+        figure: `${fmt(mine, 3)} vs ${fmt(theirs, 3)} ms = ${fmt(theirs / mine, 1)}× lower`,
+        met: mine * factor <= theirs,
+      });
+    }
+  }
+  return out;
+}
+
+export function renderMarkdown(results: BenchResults): string {
+  const { config, machine } = results;
+  const undici = results.targets.find((t) => t.name === 'undici pass-through');
+  const header = [
+    'proxy',
+    'path',
+    'one at a time: added p50 / p99 (ms)',
+    ...config.rates.map((r) => `${r} rps: added p50 / p99 (ms)`),
+    `max rps, p99 < ${config.p99BudgetMs} ms, 1 core`,
+    '× undici',
+    'stream: added TTFT p50 / p99 (ms)',
+    'stream: added duration p50 (ms)',
+    'CPU at 1000 rps (% of a core)',
+    'RSS idle / load (MB)',
+  ];
+  const rows = results.targets.map((t) => {
+    const f = rowFigures(results, t);
+    const isDirect = t.path === 'direct';
+    const streams =
+      f.streamErrors > 0 && !Number.isFinite(f.ttftP50) ? `fails (${f.streamErrors} errors)` : null;
+    return [
+      t.isChaperone ? `**${t.name}**` : t.name,
+      t.path,
+      isDirect ? '0 (baseline)' : pair(f.seqP50, f.seqP99, 3),
+      ...config.rates.map((r) => {
+        const x = f.rate[String(r)];
+        if (isDirect) return '0 (baseline)';
+        if (x === 'saturated') return `saturated (max ${t.maxClosedRps.toFixed(0)} rps)`;
+        const behind = x!.achieved < r * 0.9 ? ` (fell behind: ${x!.achieved.toFixed(0)} rps)` : '';
+        return `${pair(x!.p50, x!.p99, 3)}${x!.errors ? ` (${x!.errors} errors)` : ''}${behind}`;
+      }),
+      isDirect ? '—' : String(t.maxRate),
+      isDirect || !undici?.maxRate ? '' : `${fmt(t.maxRate / undici.maxRate)}×`,
+      isDirect ? '0 (baseline)' : (streams ?? pair(f.ttftP50, f.ttftP99)),
+      isDirect ? '0 (baseline)' : (streams ?? fmt(f.streamP50, 1)),
+      isDirect ? '—' : fmt(f.cpuPercentAt1000, 1),
+      isDirect ? '—' : `${fmt(t.rssIdleMb, 0)} / ${fmt(t.rssLoadMb, 0)}`,
+    ];
+  });
+  const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
+  const v = verdicts(results);
+  return [
+    `## Side by side (${results.date})`,
+    '',
+    `${machine.cpus} × ${machine.model}, Node ${machine.node}; ${machine.pinned ? 'each proxy pinned to CPU 1, the load generator and the mock provider to CPU 0' : 'not pinned (fewer than two CPUs)'};`,
+    `medians over ${results.targets[0]?.rounds.length ?? 0} rounds, scale ${results.scale}, took ${(results.tookSeconds / 60).toFixed(1)} min.`,
+    `Added = the row's figure minus the direct call's in the same round. ${config.connections} connections per client;`,
+    `streams: ${config.streamEvents} events ${config.streamIntervalMs} ms apart, ${config.streamRate} new streams/s; TTFT = first body byte.`,
+    '',
+    line(header),
+    line(header.map(() => '---')),
+    ...rows.map(line),
+    '',
+    '### Targets',
+    '',
+    ...v.map((x) => `- ${x.met ? 'met' : '**NOT met**'}: ${x.target} — ${x.figure}`),
+    '',
+    '### Versions',
+    '',
+    ...Object.entries(results.versions).map(([k, val]) => `- ${k}: ${val}`),
+    '',
+  ].join('\n');
+}
