@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { buildPolicyCrd, toStructural } from './crd.ts';
 
 type Node = Record<string, unknown> & { properties?: Record<string, Node>; items?: Node };
@@ -61,5 +63,18 @@ describe('toStructural', () => {
     [{ description: 'no type' }, /needs a type/],
   ])('refuses %j', (schema, message) => {
     expect(() => toStructural(schema)).toThrow(message);
+  });
+});
+
+describe('the committed CRD file', () => {
+  const text = readFileSync(
+    new URL('../../../crds/aiproviderpolicies.chaperone.dev.yaml', import.meta.url),
+    'utf8',
+  );
+
+  it('reads the same to YAML 1.1 parsers (Helm, kubectl) as to YAML 1.2 ones: `Off` stays a string', () => {
+    const yaml11 = parse(text, { version: '1.1' }) as unknown;
+    expect(yaml11).toEqual(parse(text, { version: '1.2' }));
+    expect(yaml11).toEqual(buildPolicyCrd());
   });
 });
