@@ -55,6 +55,7 @@ function record(
     rounds,
     maxRate,
     maxClosedRps: maxRate * 1.2,
+    closedCpuMsPerRequest: 0.25,
     rssIdleMb: 50,
     rssLoadMb: 80,
   };
@@ -138,6 +139,16 @@ describe('side-by-side report', () => {
     ]);
   });
 
+  it('does not judge the throughput ratio when the undici floor itself never met the budget', () => {
+    const noisy: BenchResults = {
+      ...results,
+      targets: results.targets.map((t) => (t.name === 'undici pass-through' ? { ...t, maxRate: 0 } : t)),
+    };
+    const ratio = verdicts(noisy).find((x) => x.target.includes('throughput'))!;
+    expect(ratio.met).toBeUndefined();
+    expect(renderMarkdown(noisy)).toContain('- not judged: Chaperone, allowlist only: ≥ 0.6× the undici');
+  });
+
   it('prints one row per target, saturated rates and failing streams as such, and the versions', () => {
     const md = renderMarkdown(results);
     expect(md).toContain('| direct | direct | 0 (baseline) |');
@@ -146,7 +157,8 @@ describe('side-by-side report', () => {
     );
     expect(md).toContain('saturated (max 0 rps)');
     expect(md).toContain('fails (180 errors)');
-    expect(md).toContain('CPU at 1000 rps (% of a core)');
+    expect(md).toContain('CPU per 1000 rps (% of a core)');
+    expect(md).toMatch(/\| 25\.0 \| 50 \/ 80 \|$/m);
     expect(md).toContain('- met: Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps — 0.500 ms');
     expect(md).toContain('- litellm: 1.0.0');
   });

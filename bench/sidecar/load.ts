@@ -259,10 +259,12 @@ export function processTree(pid: number): number[] {
   return pids;
 }
 
+// A process that exited meanwhile, or a zombie (no VmRSS), adds nothing.
 const sumOver = (pid: number, read: (p: number) => number): number =>
   processTree(pid).reduce((sum, p) => {
     try {
-      return sum + read(p);
+      const value = read(p);
+      return Number.isFinite(value) ? sum + value : sum;
     } catch {
       return sum;
     }
