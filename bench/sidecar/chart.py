@@ -42,11 +42,11 @@ def main(source, out):
     colours = ["#2b6cb0" if t["isChaperone"] else "#a0aec0" for t in rows]
     rates = results["config"]["rates"]
 
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9))
+    fig, axes = plt.subplots(2, 2, figsize=(15, 9))
     panels = [
-        (axes[0][0], f"added p99 at {rates[-1]} rps (ms, log)", [median_added(t, direct, rate_p99(rates[-1])) for t in rows], True),
+        (axes[0][0], f"added p99 at {rates[0]} rps (ms, log)", [median_added(t, direct, rate_p99(rates[0])) for t in rows], True),
         (axes[0][1], f"highest rate with p99 < {results['config']['p99BudgetMs']} ms, one core (rps)", [t["maxRate"] for t in rows], False),
-        (axes[1][0], "added time to first token, p50 (ms)", [median_added(t, direct, ttft_p50) for t in rows], False),
+        (axes[1][0], "added time to first token, p50 (ms, log)", [median_added(t, direct, ttft_p50) for t in rows], True),
         (axes[1][1], "RSS under load (MB)", [t["rssLoadMb"] for t in rows], False),
     ]
     for ax, title, values, log in panels:
@@ -57,15 +57,18 @@ def main(source, out):
         if log and any(v > 0 for v in shown):
             ax.set_xscale("log")
         for y, v in enumerate(values):
+            # A negative added time is noise around zero: drawn as no bar, labelled with its value.
             label = "n/a" if v is None or v != v else (f"{v:.3g}" if isinstance(v, float) else str(v))
-            ax.text(shown[y] if shown[y] > 0 else 0, y, f" {label}", va="center", fontsize=8)
+            positive = [x for x in shown if x > 0]
+            floor = min(positive) if log and positive else 0  # a log axis has no 0 to write at
+            ax.text(shown[y] if shown[y] > 0 else floor, y, f" {label}", va="center", fontsize=8)
         ax.tick_params(axis="y", labelsize=8)
     fig.suptitle(
         f"Chaperone side by side — {results['date'][:10]}, {results['machine']['cpus']} CPUs, "
         f"medians over {len(direct['rounds'])} rounds (lower is better except throughput)",
         fontsize=11,
     )
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.17, right=0.95, wspace=0.55, hspace=0.3)
     fig.savefig(out, dpi=110)
 
 
