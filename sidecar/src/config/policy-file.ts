@@ -52,6 +52,15 @@ export function validateManifest(text: string): Promise<Validated> {
   });
 }
 
+// The last text validated and its outcome: a reload that finds the same text (a poll, a touch, a
+// Secret rotation) re-reads the keys without starting a validator.
+let lastValidation: { text: string; outcome: Promise<Validated> } | undefined;
+
+function validateOnce(text: string): Promise<Validated> {
+  if (lastValidation?.text !== text) lastValidation = { text, outcome: validateManifest(text) };
+  return lastValidation.outcome;
+}
+
 async function readKeys(
   policy: CompiledPolicy,
   secretsDir: string | undefined,
@@ -95,7 +104,7 @@ export async function loadPolicyFile(
   } catch (err) {
     return { ok: false, message: `cannot read ${file} (${(err as NodeJS.ErrnoException).code})` };
   }
-  const validated = await validateManifest(text);
+  const validated = await validateOnce(text);
   if (!validated.ok) return validated;
   const compiled = compilePolicy(validated.policy);
   if (!compiled.ok) return { ok: false, message: `invalid policy:\n${formatErrors(compiled.errors)}` };

@@ -2,7 +2,7 @@
 // atomic replaces and Kubernetes' `..data` symlink swaps; a stat poll backs them up. A change that
 // does not load keeps the last good policy in force, and says why.
 import { watch, watchFile, unwatchFile, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { LoadedPolicy } from '../proxy/context.ts';
 import { loadPolicyFile } from './policy-file.ts';
@@ -21,6 +21,8 @@ export interface WatchOptions {
 export interface PolicyWatch {
   /** Re-reads now (also what the watches trigger). */
   reload(): Promise<void>;
+  /** Reloads run so far: each reads the file and the keys. */
+  readonly reloads: number;
   close(): void;
 }
 
@@ -37,8 +39,10 @@ export function watchPolicyFile(options: WatchOptions): PolicyWatch {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
 
+  let reloads = 0;
   const reload = (): Promise<void> => {
     running = running.then(async () => {
+      reloads++;
       const result = await loadPolicyFile(file, secretsDir);
       if (!result.ok) {
         store.reject(result.message, file);
@@ -75,21 +79,37 @@ export function watchPolicyFile(options: WatchOptions): PolicyWatch {
   };
 
   const watchers: FSWatcher[] = [];
-  const tryWatch = (path: string, recursive: boolean): void => {
+  const tryWatch = (
+    path: string,
+    recursive: boolean,
+    counts: (changed: string | null) => boolean = () => true,
+  ): void => {
     try {
-      const watcher = watch(path, { recursive, persistent: false }, schedule);
+      const watcher = watch(path, { recursive, persistent: false }, (_event, changed) => {
+        if (counts(changed)) schedule();
+      });
       watcher.on('error', () => watcher.close());
       watchers.push(watcher);
     } catch (err) {
       logger.warn({ path, err: (err as Error).message }, 'cannot watch; relying on polling');
     }
   };
-  tryWatch(dirname(file), false);
+  // The policy's directory may hold other busy files (logs, say): only the policy itself and the
+  // `..data` swap of a mounted ConfigMap count. The secrets directory is all secrets.
+  const name = basename(file);
+  tryWatch(
+    dirname(file),
+    false,
+    (changed) => changed === null || changed === name || changed.startsWith('..'),
+  );
   if (secretsDir !== undefined) tryWatch(secretsDir, true);
   watchFile(file, { interval: options.pollMs ?? 2000, persistent: false }, schedule);
 
   return {
     reload,
+    get reloads() {
+      return reloads;
+    },
     close() {
       clearTimeout(timer);
       for (const watcher of watchers) watcher.close();
