@@ -2,7 +2,7 @@
 // when the machine has two) in front of the same mock provider, with the configuration the README
 // states. Peers come from .cache/bench-peers/ (hack/bench-peers.sh); nothing here installs anything.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -324,7 +324,10 @@ export const CHAPERONE_NAMES: Record<ChaperoneVariant, string> = {
  */
 export async function chaperone(ctx: PeerContext, variant: ChaperoneVariant): Promise<Peer[]> {
   const [providers, proxy, admin] = [await freePort(), await freePort(), await freePort()];
-  const policy = join(ctx.dir, `policy-${variant}.yaml`);
+  // A folder of its own: the sidecar watches the policy's directory, and the logs are written to ctx.dir.
+  const policyDir = join(ctx.dir, `policy-${variant}`);
+  mkdirSync(policyDir);
+  const policy = join(policyDir, 'policy.yaml');
   writeFileSync(policy, chaperonePolicy(variant, ctx.upstreamPort, ctx.ca));
   const name = CHAPERONE_NAMES[variant];
   const t = targets(ctx, name, `http://127.0.0.1:${providers}`, '/openai/v1/chat/completions');
