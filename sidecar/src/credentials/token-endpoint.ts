@@ -11,6 +11,7 @@ import { checkedConnector } from '../egress/connector.ts';
 import type { Resolver } from '../egress/resolver.ts';
 import type { CompiledProvider } from '../policy/compile.ts';
 import { Pool } from '../proxy/undici.ts';
+import { COUNTS_ONLY } from '../proxy/upstreams.ts';
 import { IdentityError } from './errors.ts';
 
 const require = createRequire(import.meta.url);
@@ -135,6 +136,7 @@ export class TokenEndpoints {
       // A 4xx is the endpoint working (and refusing): a configuration problem, not an outage.
       errorFilter: (err: unknown) => err instanceof RefusedByEndpoint,
       name: endpoint,
+      ...COUNTS_ONLY,
     });
     const notify = (state: 'open' | 'half-open' | 'closed') => (): void =>
       this.#options.onBreakerChange?.(endpoint, state);

@@ -34,6 +34,13 @@ interface BreakerEntry {
   key: string;
 }
 
+/**
+ * Outcome counting only. opossum's defaults also keep every call's latency and, on each snapshot
+ * (every bucket) and on each failure, concatenate and sort the whole window's latencies: ~10,000
+ * numbers sorted per failure at 1000 rps — stalls exactly when a provider degrades.
+ */
+export const COUNTS_ONLY = { rollingPercentilesEnabled: false, enableSnapshots: false } as const;
+
 /** Report-mode destinations outside every provider get pools too; bounded. */
 const MAX_UNMATCHED_POOLS = 64;
 
@@ -115,6 +122,7 @@ export class Upstreams {
       // Refusals (a destination the policy does not allow) say nothing about the provider's health.
       errorFilter: (err: unknown) => isRefusal(err),
       name: provider.name,
+      ...COUNTS_ONLY,
     });
     const notify = (state: BreakerState) => (): void => this.#options.onBreakerChange?.(provider.name, state);
     breaker.on('open', notify('open'));
