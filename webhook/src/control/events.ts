@@ -1,5 +1,7 @@
-// Kubernetes Events on policies, aggregated: one Event per (policy, reason, message) whose count
-// and lastTimestamp grow, never one Event per occurrence. Written by the leader only.
+// Kubernetes Events on policies, aggregated: one Event per (policy, reason, message) and replica
+// whose count and lastTimestamp grow, never one Event per occurrence. Kill-switch transitions are
+// written by the leader; refusal and finding Events by the replica whose sidecars reported them
+// (each replica hears only its own sidecars' streams), so every occurrence is counted once.
 import * as k8s from '@kubernetes/client-node';
 import type { GuardFinding } from '../../../api/src/bundle.ts';
 import type { PolicySpecType } from '../../../api/src/policy/index.ts';
