@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startOpenAiMock } from '../../test/mocks/openai.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import type { MockProvider } from '../../test/mocks/provider.ts';
-import { provider } from './policies.ts';
+import { mockProvider } from './policies.ts';
 import { httpCall, startHarness, type Harness } from './harness.ts';
 
 const KEY = 'sk-guards-test-4242';
@@ -21,14 +21,7 @@ function spec(
 ): Record<string, unknown> {
   return {
     ...extra,
-    providers: [
-      provider({
-        endpoint: `https://openai.mock.test:${mock.port}`,
-        allowedCIDRs: ['127.0.0.1/32'],
-        caBundle: ca,
-        ...providerExtra,
-      }),
-    ],
+    providers: [mockProvider(mock.port, ca, providerExtra)],
   };
 }
 

@@ -15,6 +15,20 @@ export function provider(overrides: Record<string, unknown> = {}): Record<string
   };
 }
 
+/** A provider entry for a local mock provider at `openai.mock.test:<port>`, trusting the mock CA. */
+export function mockProvider(
+  port: number,
+  ca: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return provider({
+    endpoint: `https://openai.mock.test:${port}`,
+    allowedCIDRs: ['127.0.0.1/32'],
+    caBundle: ca,
+    ...overrides,
+  });
+}
+
 export function manifest(spec: Record<string, unknown>, name = 'test-policy'): Manifest {
   return { apiVersion: 'chaperone.dev/v1alpha1', kind: 'AIProviderPolicy', metadata: { name }, spec };
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startOpenAiMock } from '../../test/mocks/openai.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import type { MockProvider } from '../../test/mocks/provider.ts';
-import { provider } from './policies.ts';
+import { mockProvider } from './policies.ts';
 import { httpCall, startHarness, type Harness } from './harness.ts';
 
 const KEY = 'sk-rate-limits-test-5150';
@@ -17,15 +17,7 @@ let ca: string;
 function spec(name: string, limits: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
     ...extra,
-    providers: [
-      provider({
-        name,
-        endpoint: `https://openai.mock.test:${mock.port}`,
-        allowedCIDRs: ['127.0.0.1/32'],
-        caBundle: ca,
-        limits,
-      }),
-    ],
+    providers: [mockProvider(mock.port, ca, { name, limits })],
   };
 }
 

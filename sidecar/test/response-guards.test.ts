@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import { startOpenAiMock } from '../../test/mocks/openai.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import type { MockProvider } from '../../test/mocks/provider.ts';
-import { provider } from './policies.ts';
+import { mockProvider } from './policies.ts';
 import { httpCall, startHarness, type AuditLine, type Harness } from './harness.ts';
 
 const KEY = 'sk-response-guards-test-7781';
@@ -25,13 +25,7 @@ let ca: string;
 function spec(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ...extra,
-    providers: [
-      provider({
-        endpoint: `https://openai.mock.test:${mock.port}`,
-        allowedCIDRs: ['127.0.0.1/32'],
-        caBundle: ca,
-      }),
-    ],
+    providers: [mockProvider(mock.port, ca)],
   };
 }
 

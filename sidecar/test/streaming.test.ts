@@ -9,7 +9,7 @@ import { eventually } from '../../test/helpers/eventually.ts';
 import { startOpenAiMock } from '../../test/mocks/openai.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import type { MockProvider } from '../../test/mocks/provider.ts';
-import { provider } from './policies.ts';
+import { mockProvider, provider } from './policies.ts';
 import { httpCall, startHarness, type Harness } from './harness.ts';
 
 const KEY = 'sk-stream-secret-42';
@@ -97,13 +97,7 @@ const frame = (n: number): string => `data: {"n":${n},"choices":[{"delta":{"cont
 function spec(extra: object = {}): Record<string, unknown> {
   return {
     providers: [
-      provider({
-        endpoint: `https://openai.mock.test:${mock.port}`,
-        allowedCIDRs: ['127.0.0.1/32'],
-        caBundle: ca,
-        allowedModels: ['gpt-4o-mini', 'mock-*'],
-        ...extra,
-      }),
+      mockProvider(mock.port, ca, { allowedModels: ['gpt-4o-mini', 'mock-*'], ...extra }),
       provider({
         name: 'blackhole',
         endpoint: `https://blackhole.mock.test:${(blackhole.address() as AddressInfo).port}`,

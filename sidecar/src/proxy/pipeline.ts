@@ -117,12 +117,13 @@ export async function judgeAndRelay(
   }
   record(exchange, decision);
   let body = read.body;
-  const secrets = latest?.credentials.secretValues() ?? [];
+  // Read when needed, not up front: a token exchanged for this request joins them at the credential.
+  const secrets = (): readonly string[] => latest?.credentials.secretValues() ?? [];
   let run: GuardRun | undefined;
   if (provider && decision.apiRulesApplied && latest?.guards) {
     run = applyGuards(latest.guards, provider, facts.path ?? '', body, req.headers['content-encoding']);
     if (run.decision.result === 'deny') {
-      recordGuards(exchange, run, read.body, secrets);
+      recordGuards(exchange, run, read.body, secrets());
       sendRefusal(
         res,
         exchange,
@@ -144,7 +145,7 @@ export async function judgeAndRelay(
     );
     noteReservation(exchange, reserved);
     if (reserved.decision.result === 'deny') {
-      if (run) recordGuards(exchange, run, read.body, secrets);
+      if (run) recordGuards(exchange, run, read.body, secrets());
       sendRefusal(
         res,
         exchange,
@@ -172,13 +173,12 @@ export async function judgeAndRelay(
         });
       } catch (err) {
         if (!(err instanceof RefusalError)) throw err;
-        if (run) recordGuards(exchange, run, read.body, secrets);
+        if (run) recordGuards(exchange, run, read.body, secrets());
         sendRefusal(res, exchange, err);
         return;
       }
     }
-    // Read again after the credential: a token exchanged for this request must not reach the app either.
-    const sent = credential ? (latest?.credentials.secretValues() ?? secrets) : secrets;
+    const sent = secrets();
     const scan = run && responseScanOf(run);
     const { origin, forwardPath } = route(decision);
     // Compressed responses could be neither counted nor scanned.
