@@ -13,11 +13,10 @@ import { request } from 'undici';
 import * as k8s from '@kubernetes/client-node';
 import { CONTROLLER_TOKEN_AUDIENCE, GROUP, POLICY, VERSION } from '../../api/src/names.ts';
 import { useTestCluster } from '../helpers/cluster.ts';
-import { startController, type RunningController } from '../helpers/controller.ts';
+import { controllerTls, startSuiteController, type RunningController } from '../helpers/controller.ts';
 import { ensurePolicyCrd } from '../helpers/crds.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startSidecarProcess, type RunningSidecar } from '../helpers/sidecar-process.ts';
-import { createTestCa, writeServingFiles } from '../helpers/tls.ts';
 import { startOpenAiMock } from '../mocks/openai.ts';
 import { mockPki } from '../mocks/pki.ts';
 import type { MockProvider } from '../mocks/provider.ts';
@@ -88,15 +87,8 @@ async function policyEvents(): Promise<k8s.CoreV1Event[]> {
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'chaperone-boundary-'));
   await ensurePolicyCrd(cluster.kc);
-  const ca = await createTestCa();
-  const files = writeServingFiles(join(scratch, 'tls'), await ca.issueServing());
-  const caFile = join(scratch, 'controller-ca.pem');
-  writeFileSync(caFile, ca.caPem);
-  controller = await startController({
-    kubeconfig: process.env.CHAPERONE_TEST_KUBECONFIG!,
-    ...files,
-    args: ['--namespace', `${namespace}-controller`, '--leader-elect', 'false'],
-  });
+  const tls = await controllerTls(scratch);
+  controller = await startSuiteController(tls, namespace);
   const pki = await mockPki();
   mock = await startOpenAiMock({ acceptKeys: [KEY] });
   await core.createNamespacedSecret({
@@ -152,7 +144,7 @@ beforeAll(async () => {
     '--controller-url',
     `https://127.0.0.1:${controller.port}`,
     '--controller-ca',
-    caFile,
+    tls.caFile,
     '--token-file',
     tokenFile,
     '--pod',

@@ -11,11 +11,17 @@ import { get as httpsGet } from 'node:https';
 import * as k8s from '@kubernetes/client-node';
 import { CONTROLLER_TOKEN_AUDIENCE, GROUP, POLICY, VERSION } from '../../api/src/names.ts';
 import { useTestCluster } from '../helpers/cluster.ts';
-import { startController, type RunningController } from '../helpers/controller.ts';
+import {
+  controllerTls,
+  registerInjectionWebhook,
+  startSuiteController,
+  unregisterInjectionWebhook,
+  type ControllerTls,
+  type RunningController,
+} from '../helpers/controller.ts';
 import { ensurePolicyCrd } from '../helpers/crds.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { startSidecarProcess, type RunningSidecar } from '../helpers/sidecar-process.ts';
-import { createTestCa, writeServingFiles } from '../helpers/tls.ts';
 import { startOpenAiMock } from '../mocks/openai.ts';
 import { mockPki } from '../mocks/pki.ts';
 import type { MockProvider } from '../mocks/provider.ts';
@@ -28,21 +34,14 @@ const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergeP
 const configName = `chaperone-full-path-${namespace}`;
 
 let scratch: string;
-let files: { certFile: string; keyFile: string };
-let caFile: string;
-let caPem: string;
+let tls: ControllerTls;
 let controller: RunningController;
 let sidecar: RunningSidecar;
 let mock: MockProvider;
 let pod: k8s.V1Pod;
 
 const startControllerOn = (port = 0): Promise<RunningController> =>
-  startController({
-    kubeconfig: process.env.CHAPERONE_TEST_KUBECONFIG!,
-    ...files,
-    port,
-    args: ['--namespace', `${namespace}-controller`, '--leader-elect', 'false'],
-  });
+  startSuiteController(tls, namespace, port);
 
 async function chat(): Promise<{ status: number; code?: string; body: string }> {
   const res = await request(`http://127.0.0.1:${sidecar.ports.providers}/openai/v1/chat/completions`, {
@@ -63,11 +62,7 @@ async function chat(): Promise<{ status: number; code?: string; body: string }> 
 beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'chaperone-full-path-'));
   await ensurePolicyCrd(cluster.kc);
-  const ca = await createTestCa();
-  files = writeServingFiles(join(scratch, 'tls'), await ca.issueServing());
-  caFile = join(scratch, 'controller-ca.pem');
-  writeFileSync(caFile, ca.caPem);
-  caPem = ca.caPem;
+  tls = await controllerTls(scratch);
   controller = await startControllerOn();
 
   const pki = await mockPki();
@@ -77,36 +72,11 @@ beforeAll(async () => {
     { name: namespace, body: { metadata: { labels: { 'chaperone.dev/full-path': 'on' } } } },
     mergePatch,
   );
-  await cluster.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-    body: {
-      metadata: { name: configName },
-      webhooks: [
-        {
-          name: 'inject.chaperone.dev',
-          admissionReviewVersions: ['v1'],
-          clientConfig: {
-            url: `https://127.0.0.1:${controller.port}/mutate`,
-            caBundle: Buffer.from(ca.caPem).toString('base64'),
-          },
-          rules: [
-            {
-              operations: ['CREATE'],
-              apiGroups: [''],
-              apiVersions: ['v1'],
-              resources: ['pods'],
-              scope: 'Namespaced',
-            },
-          ],
-          namespaceSelector: {
-            matchLabels: { 'chaperone.dev/full-path': 'on', 'kubernetes.io/metadata.name': namespace },
-          },
-          failurePolicy: 'Fail',
-          sideEffects: 'None',
-          reinvocationPolicy: 'IfNeeded',
-          timeoutSeconds: 5,
-        },
-      ],
-    },
+  await registerInjectionWebhook(cluster.kc, {
+    name: configName,
+    port: controller.port,
+    caPem: tls.caPem,
+    namespaceLabels: { 'chaperone.dev/full-path': 'on', 'kubernetes.io/metadata.name': namespace },
   });
 
   await core.createNamespacedSecret({
@@ -148,10 +118,7 @@ afterAll(async () => {
   await sidecar?.stop();
   await controller?.stop();
   await mock?.close();
-  await cluster.kc
-    .makeApiClient(k8s.AdmissionregistrationV1Api)
-    .deleteMutatingWebhookConfiguration({ name: configName })
-    .catch(() => undefined);
+  await unregisterInjectionWebhook(cluster.kc, configName);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -204,7 +171,7 @@ describe('the full path', () => {
       '--controller-url',
       `https://127.0.0.1:${controller.port}`,
       '--controller-ca',
-      caFile,
+      tls.caFile,
       '--token-file',
       tokenFile,
       '--pod',
@@ -229,7 +196,7 @@ describe('the full path', () => {
   it('exports enforcement and admission metrics on the controller', async () => {
     const text = await new Promise<string>((resolve, reject) => {
       const req = httpsGet(
-        { host: '127.0.0.1', port: controller.port, path: '/metrics', ca: caPem },
+        { host: '127.0.0.1', port: controller.port, path: '/metrics', ca: tls.caPem },
         (res) => {
           let body = '';
           res.setEncoding('utf8').on('data', (c: string) => (body += c));

@@ -6,21 +6,27 @@
 // impersonation) and an internal gateway (RFC 8693 + identity assertion + traffic tags). Tokens
 // rotate mid-stream without a failed request; the app container holds no credential.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import { SIDECAR_CONTAINER_NAME, TOKEN_VOLUME_NAME } from '../../api/src/injection.ts';
 import { CONTROLLER_TOKEN_AUDIENCE, GROUP, POLICY, VERSION } from '../../api/src/names.ts';
 import { useTestCluster } from '../helpers/cluster.ts';
-import { startController, type RunningController } from '../helpers/controller.ts';
+import {
+  controllerTls,
+  registerInjectionWebhook,
+  startSuiteController,
+  unregisterInjectionWebhook,
+  type ControllerTls,
+  type RunningController,
+} from '../helpers/controller.ts';
 import { ensurePolicyCrd } from '../helpers/crds.ts';
 import { eventually } from '../helpers/eventually.ts';
 import { KubeletTokenVolume } from '../helpers/projected-tokens.ts';
 import { startSidecarProcess, type RunningSidecar } from '../helpers/sidecar-process.ts';
-import { createTestCa, writeServingFiles } from '../helpers/tls.ts';
 import { startIdentityProviders, type IdentityProviders } from '../mocks/identity-providers.ts';
 import { mockPki } from '../mocks/pki.ts';
 import { startTokenServices, type TokenServices } from '../mocks/token-services.ts';
@@ -41,6 +47,7 @@ const ASSERTION_HEADER = 'x-workload-identity';
 const REGION = 'eu-west-1';
 
 let scratch: string;
+let tls: ControllerTls;
 let controller: RunningController;
 let sidecar: RunningSidecar;
 let services: TokenServices;
@@ -142,44 +149,14 @@ beforeAll(async () => {
     assertion: { header: ASSERTION_HEADER, audience: AUD.assertion },
   });
 
-  const ca = await createTestCa();
-  const files = writeServingFiles(join(scratch, 'tls'), await ca.issueServing());
-  writeFileSync(join(scratch, 'controller-ca.pem'), ca.caPem);
-  controller = await startController({
-    kubeconfig: process.env.CHAPERONE_TEST_KUBECONFIG!,
-    ...files,
-    port: 0,
-    args: ['--namespace', `${namespace}-controller`, '--leader-elect', 'false'],
-  });
+  tls = await controllerTls(scratch);
+  controller = await startSuiteController(tls, namespace);
   await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: SA } } });
-  await cluster.kc.makeApiClient(k8s.AdmissionregistrationV1Api).createMutatingWebhookConfiguration({
-    body: {
-      metadata: { name: configName },
-      webhooks: [
-        {
-          name: 'inject.chaperone.dev',
-          admissionReviewVersions: ['v1'],
-          clientConfig: {
-            url: `https://127.0.0.1:${controller.port}/mutate`,
-            caBundle: Buffer.from(ca.caPem).toString('base64'),
-          },
-          rules: [
-            {
-              operations: ['CREATE'],
-              apiGroups: [''],
-              apiVersions: ['v1'],
-              resources: ['pods'],
-              scope: 'Namespaced',
-            },
-          ],
-          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
-          failurePolicy: 'Fail',
-          sideEffects: 'None',
-          reinvocationPolicy: 'IfNeeded',
-          timeoutSeconds: 5,
-        },
-      ],
-    },
+  await registerInjectionWebhook(cluster.kc, {
+    name: configName,
+    port: controller.port,
+    caPem: tls.caPem,
+    namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
   });
 
   const tokenHost = (name: string): string => `https://${name}.mock.test:${services.port}`;
@@ -287,10 +264,7 @@ afterAll(async () => {
   await controller?.stop();
   await services?.close();
   await providers?.close();
-  await cluster.kc
-    .makeApiClient(k8s.AdmissionregistrationV1Api)
-    .deleteMutatingWebhookConfiguration({ name: configName })
-    .catch(() => undefined);
+  await unregisterInjectionWebhook(cluster.kc, configName);
   rmSync(scratch, { recursive: true, force: true });
 });
 
@@ -341,7 +315,7 @@ describe('workload identity', () => {
         '--controller-url',
         `https://127.0.0.1:${controller.port}`,
         '--controller-ca',
-        join(scratch, 'controller-ca.pem'),
+        tls.caFile,
         '--pod',
         `${namespace}/${pod.metadata!.name}`,
         ...['azure', 'bedrock', 'vertex', 'gateway', 'login', 'sts', 'gcpsts', 'iam', 'sso'].flatMap((h) => [
