@@ -68,7 +68,7 @@ const LIMITS_ONLY = {
 };
 
 function limitsOnly(mode: GuardPolicy['mode']): GuardPolicy {
-  const off = compileGuards({
+  return compileGuards({
     podSelector: {},
     mode,
     killSwitch: false,
@@ -81,7 +81,6 @@ function limitsOnly(mode: GuardPolicy['mode']): GuardPolicy {
     },
     audit: { content: 'Metadata' },
   });
-  return off;
 }
 
 export interface Reserved {
