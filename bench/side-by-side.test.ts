@@ -149,6 +149,27 @@ describe('side-by-side report', () => {
     expect(renderMarkdown(noisy)).toContain('- not judged: Chaperone, allowlist only: ≥ 0.6× the undici');
   });
 
+  it('reports the A/A control: its added figures are the resolution, with no proxy figures', () => {
+    // The direct call measured twice: p99 differences 1.5, -0.5, 2 → a median of 1.5 ms of noise.
+    const withControl: BenchResults = {
+      ...results,
+      targets: [
+        ...results.targets,
+        record('direct again (A/A control)', 'control', [round(1, 3.5), round(1, 2.5), round(1, 4)], 0),
+      ],
+    };
+    const line = verdicts(withControl).at(-1)!;
+    expect(line.figure).toBe('1.500 ms');
+    expect(line.met).toBeUndefined();
+    const md = renderMarkdown(withControl);
+    expect(md).toContain(
+      '- not judged: resolution: the direct call against itself (A/A control) adds 1.500 ms',
+    );
+    expect(md).toMatch(
+      /\| direct again \(A\/A control\) \| control \| 0\.000 \/ 1\.500 \| .* \| — \| {2}\| .* \| — \| — \|$/m,
+    );
+  });
+
   it('prints one row per target, saturated rates and failing streams as such, and the versions', () => {
     const md = renderMarkdown(results);
     expect(md).toContain('| direct | direct | 0 (baseline) |');

@@ -89,7 +89,7 @@ async function startAll(ctx: peers.PeerContext): Promise<Running[]> {
     ['Chaperone, redaction', () => peers.chaperone(ctx, 'redaction')],
     ['Chaperone, all guards', () => peers.chaperone(ctx, 'guards')],
   ];
-  const started: peers.Peer[] = [peers.direct(ctx)];
+  const started: peers.Peer[] = [peers.direct(ctx), peers.directControl(ctx)];
   for (const [name, start] of starters) {
     if (!wanted(name)) continue;
     log(`starting ${name}…`);
@@ -103,9 +103,11 @@ async function startAll(ctx: peers.PeerContext): Promise<Running[]> {
       path:
         p.name === 'direct'
           ? 'direct'
-          : p.target.dispatcher.constructor.name === 'ProxyAgent'
-            ? 'CONNECT'
-            : 'base URL',
+          : p.pid === undefined
+            ? 'control'
+            : p.target.dispatcher.constructor.name === 'ProxyAgent'
+              ? 'CONNECT'
+              : 'base URL',
       isChaperone: p.name.startsWith('Chaperone'),
       rounds: [],
       maxRate: 0,

@@ -39,7 +39,8 @@ def main(source, out):
     direct = next(t for t in targets if t["path"] == "direct")
     rows = [t for t in targets if t["path"] != "direct"]
     names = [t["name"] for t in rows]
-    colours = ["#2b6cb0" if t["isChaperone"] else "#a0aec0" for t in rows]
+    # Chaperone blue, peers grey, the A/A control (the harness's noise) pale.
+    colours = ["#2b6cb0" if t["isChaperone"] else "#e2e8f0" if t["path"] == "control" else "#a0aec0" for t in rows]
     rates = results["config"]["rates"]
 
     fig, axes = plt.subplots(2, 2, figsize=(15, 9))

@@ -112,6 +112,19 @@ export function direct(ctx: PeerContext): Peer {
   };
 }
 
+/**
+ * The direct call again, with its own connections, reported as if it were a proxy (an A/A test):
+ * whatever it "adds" is the harness's noise, the resolution of every other row's added figures.
+ */
+export function directControl(ctx: PeerContext): Peer {
+  const name = 'direct again (A/A control)';
+  return {
+    name,
+    pid: undefined,
+    ...targets(ctx, name, upstreamOrigin(ctx), '/v1/chat/completions', { ca: ctx.ca }),
+  };
+}
+
 /** DESIGN.md's ~20-line node:http + undici Pool pass-through: the floor for a Node proxy. */
 export async function undiciFloor(ctx: PeerContext): Promise<Peer> {
   const port = await freePort();

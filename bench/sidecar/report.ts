@@ -18,8 +18,12 @@ export interface RoundFigures {
 
 export interface TargetRecord {
   name: string;
-  /** How the app reaches it: base URL (a reverse proxy or gateway) or HTTPS_PROXY (CONNECT). */
-  path: 'direct' | 'base URL' | 'CONNECT';
+  /**
+   * How the app reaches it: base URL (a reverse proxy or gateway) or HTTPS_PROXY (CONNECT). `control`:
+   * the direct call measured a second time, as if it were a proxy (an A/A test) — its added figures
+   * are the harness's own noise, the smallest difference this run can tell apart from zero.
+   */
+  path: 'direct' | 'base URL' | 'CONNECT' | 'control';
   /** The peer this row is compared with (undici for base-URL proxies, smokescreen for CONNECT). */
   isChaperone: boolean;
   rounds: RoundFigures[];
@@ -174,6 +178,16 @@ export function verdicts(results: BenchResults): Verdict[] {
       });
     }
   }
+  const control = results.targets.find((x) => x.path === 'control');
+  if (control) {
+    const at1000 = rowFigures(results, control).rate['1000'];
+    const p99 = at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
+    out.push({
+      target: `resolution: the direct call against itself (A/A control) adds ${fmt(Math.abs(p99), 3)} ms p99 at 1000 rps; an added p99 closer to zero than that is not resolved by this run`,
+      figure: `${fmt(p99, 3)} ms`,
+      met: undefined,
+    });
+  }
   return out;
 }
 
@@ -195,6 +209,8 @@ export function renderMarkdown(results: BenchResults): string {
   const rows = results.targets.map((t) => {
     const f = rowFigures(results, t);
     const isDirect = t.path === 'direct';
+    // The control has latencies only: no proxy process to pin, load or weigh.
+    const noProxy = isDirect || t.path === 'control';
     const streams =
       f.streamErrors > 0 && !Number.isFinite(f.ttftP50) ? `fails (${f.streamErrors} errors)` : null;
     return [
@@ -208,12 +224,12 @@ export function renderMarkdown(results: BenchResults): string {
         const behind = x!.achieved < r * 0.9 ? ` (fell behind: ${x!.achieved.toFixed(0)} rps)` : '';
         return `${pair(x!.p50, x!.p99, 3)}${x!.errors ? ` (${x!.errors} errors)` : ''}${behind}`;
       }),
-      isDirect ? '—' : String(t.maxRate),
-      isDirect || !undici?.maxRate ? '' : `${fmt(t.maxRate / undici.maxRate)}×`,
+      noProxy ? '—' : String(t.maxRate),
+      noProxy || !undici?.maxRate ? '' : `${fmt(t.maxRate / undici.maxRate)}×`,
       isDirect ? '0 (baseline)' : (streams ?? pair(f.ttftP50, f.ttftP99)),
       isDirect ? '0 (baseline)' : (streams ?? fmt(f.streamP50, 1)),
-      isDirect ? '—' : fmt(f.cpuPercentAt1000, 1),
-      isDirect ? '—' : `${fmt(t.rssIdleMb, 0)} / ${fmt(t.rssLoadMb, 0)}`,
+      noProxy ? '—' : fmt(f.cpuPercentAt1000, 1),
+      noProxy ? '—' : `${fmt(t.rssIdleMb, 0)} / ${fmt(t.rssLoadMb, 0)}`,
     ];
   });
   const line = (cells: string[]): string => `| ${cells.join(' | ')} |`;
@@ -225,6 +241,11 @@ export function renderMarkdown(results: BenchResults): string {
     `medians over ${results.targets[0]?.rounds.length ?? 0} rounds, scale ${results.scale}, took ${(results.tookSeconds / 60).toFixed(1)} min.`,
     `Added = the row's figure minus the direct call's in the same round. ${config.connections} connections per client;`,
     `streams: ${config.streamEvents} events ${config.streamIntervalMs} ms apart, ${config.streamRate} new streams/s; TTFT = first body byte.`,
+    ...(results.targets.some((t) => t.path === 'control')
+      ? [
+          'The A/A control is the direct call measured a second time: what it adds is the harness’s own noise, the resolution of the added figures.',
+        ]
+      : []),
     '',
     line(header),
     line(header.map(() => '---')),
