@@ -1,6 +1,7 @@
 // One pino logger per process. Credentials never reach a line: the proxy never logs headers or
 // queries, and these redact paths catch a credential should one be logged by mistake.
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { LineBatcher } from './batch.ts';
 
 export type { Logger };
 
@@ -40,10 +41,25 @@ export interface LoggerOptions {
 /** Longest a line waits in the write buffer when traffic is too light to fill it. */
 const FLUSH_INTERVAL_MS = 250;
 
+/**
+ * stdout, asynchronously, in 64 KiB writes rather than one write(2) per line; flushed at least every
+ * 250 ms (createLogger) and on exit.
+ */
+export function stdoutDestination(): LineBatcher {
+  // Registered before sonic-boom's own exit hook, so the last partial batch reaches it first.
+  process.once('exit', () => batcher.flushSync());
+  const sonic = pino.destination({ dest: 1, sync: false, contentMode: 'buffer' });
+  const batcher = new LineBatcher({
+    // sonic-boom's types describe its utf8 mode only; in buffer mode it takes Buffers.
+    write: (chunk) => sonic.write(chunk as unknown as string),
+    flush: (cb) => sonic.flush(cb),
+    flushSync: () => sonic.flushSync(),
+  });
+  return batcher;
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
-  // Asynchronous, in ~16 KiB writes rather than one write(2) per line; flushed at least every
-  // 250 ms and on exit.
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 16_000 });
+  const destination = options.destination ?? stdoutDestination();
   const logger = pino(
     {
       name: 'chaperone-proxy',
