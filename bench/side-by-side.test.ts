@@ -159,15 +159,41 @@ describe('side-by-side report', () => {
       ],
     };
     const line = verdicts(withControl).at(-1)!;
-    expect(line.figure).toBe('1.500 ms');
+    expect(line.figure).toBe('median 1.500 ms');
+    // 0.5 ms added is under 1 ms, but not resolved by a run whose control swings by 2 ms.
+    const ms = verdicts(withControl).find((x) => x.target.endsWith('added p99 ≤ 1 ms at 1000 rps'))!;
+    expect(ms.met).toBeUndefined();
+    expect(ms.figure).toBe("0.500 ms, within this run's noise (the A/A control's rounds: up to ±2.0 ms)");
     expect(line.met).toBeUndefined();
     const md = renderMarkdown(withControl);
     expect(md).toContain(
-      '- not judged: resolution: the direct call against itself (A/A control) adds 1.500 ms',
+      '- not judged: resolution: the direct call against itself (A/A control) adds -0.500 to 2.000 ms p99 at 1000 rps from round to round; an added p99 within ±2.000 ms of zero is not resolved',
     );
     expect(md).toMatch(
       /\| direct again \(A\/A control\) \| control \| 0\.000 \/ 1\.500 \| .* \| — \| {2}\| .* \| — \| — \|$/m,
     );
+  });
+
+  it('does not judge an added p99 below minus the control noise: the direct call had the stall', () => {
+    // Chaperone's p99 is 4 ms under the direct call's in every round; the control is within 1.5 ms.
+    const stalled: BenchResults = {
+      ...results,
+      targets: [
+        ...results.targets.map((t) =>
+          t.name === 'Chaperone, allowlist only'
+            ? { ...t, rounds: [round(1.4, -2), round(1.4, -1), round(1.4, -2)] }
+            : t,
+        ),
+        record('direct again (A/A control)', 'control', [round(1, 3.5), round(1, 2.5), round(1, 4)], 0),
+      ],
+    };
+    const v = verdicts(stalled);
+    const target = v.find((x) => x.target === 'Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps')!;
+    expect(target.met).toBeUndefined();
+    expect(target.figure).toMatch(/^-4\.000 ms: below zero by more than the A\/A control's ±2\.0 ms/);
+    const portkey = v.find((x) => x.target.includes("lower than Portkey's"))!;
+    expect(portkey.figure).toBe('-4.000 vs 7.000 ms (no added p99 measured)');
+    expect(portkey.met).toBe(true);
   });
 
   it('prints one row per target, saturated rates and failing streams as such, and the versions', () => {

@@ -130,6 +130,27 @@ export interface Verdict {
   met: boolean | undefined;
 }
 
+/** A row's added p99 at 1000 rps (NaN when it did not run). */
+function p99At1000(results: BenchResults, t: TargetRecord): number {
+  const at1000 = rowFigures(results, t).rate['1000'];
+  return at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
+}
+
+/** The A/A control's added p99 at 1000 rps, round by round: the harness's own noise. */
+function controlNoise(
+  results: BenchResults,
+  control: TargetRecord,
+): { min: number; max: number; median: number; largest: number } | undefined {
+  const direct = results.targets.find((x) => x.path === 'direct')!;
+  const diffs = control.rounds
+    .map((r, i) => (r.rates['1000']?.p99 ?? NaN) - (direct.rounds[i]?.rates['1000']?.p99 ?? NaN))
+    .filter(Number.isFinite);
+  if (diffs.length === 0) return undefined;
+  const min = Math.min(...diffs);
+  const max = Math.max(...diffs);
+  return { min, max, median: median(diffs), largest: Math.max(-min, max) };
+}
+
 /** The issue's targets, judged for each Chaperone row. */
 export function verdicts(results: BenchResults): Verdict[] {
   const byName = (n: string): TargetRecord | undefined => results.targets.find((t) => t.name === n);
@@ -137,14 +158,24 @@ export function verdicts(results: BenchResults): Verdict[] {
   const litellm = byName('LiteLLM');
   const portkey = byName('Portkey');
   const out: Verdict[] = [];
+  const control = results.targets.find((x) => x.path === 'control');
+  // What the direct call "adds" to itself in any one round: the noise a 1000 rps p99 carries here.
+  const noise = control ? controlNoise(results, control) : undefined;
   for (const t of results.targets.filter((x) => x.isChaperone && x.path === 'base URL')) {
     const f = rowFigures(results, t);
-    const at1000 = f.rate['1000'];
-    const p99 = at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
+    const p99 = p99At1000(results, t);
+    const r = noise?.largest ?? 0;
+    // Met only when the run can tell; not met only when the tail stands out of the noise.
+    const met = !Number.isFinite(p99) ? false : p99 - r > 1 ? false : p99 <= 1 && r <= 1 ? true : undefined;
     out.push({
       target: `${t.name}: added p99 ≤ 1 ms at 1000 rps`,
-      figure: `${fmt(p99, 3)} ms`,
-      met: Number.isFinite(p99) ? p99 <= 1 : false,
+      figure:
+        met === undefined
+          ? p99 < -r
+            ? `${fmt(p99, 3)} ms: below zero by more than the A/A control's ±${fmt(r, 1)} ms, the direct call's own tail was worse in those rounds`
+            : `${fmt(p99, 3)} ms, within this run's noise (the A/A control's rounds: up to ±${fmt(r, 1)} ms)`
+          : `${fmt(p99, 3)} ms`,
+      met,
     });
     if (undici) {
       const ratio = t.maxRate / undici.maxRate;
@@ -173,18 +204,19 @@ export function verdicts(results: BenchResults): Verdict[] {
           factor > 1
             ? `${t.name}: added p99 ≥ ${factor}× lower than ${peer.name}'s (${where})`
             : `${t.name}: added p99 lower than ${peer.name}'s (${where})`,
-        figure: `${fmt(mine, 3)} vs ${fmt(theirs, 3)} ms = ${fmt(theirs / mine, 1)}× lower`,
+        // A ratio to a figure at or below zero means nothing: only the order is reported.
+        figure:
+          mine > 0
+            ? `${fmt(mine, 3)} vs ${fmt(theirs, 3)} ms = ${fmt(theirs / mine, 1)}× lower`
+            : `${fmt(mine, 3)} vs ${fmt(theirs, 3)} ms (no added p99 measured)`,
         met: mine * factor <= theirs,
       });
     }
   }
-  const control = results.targets.find((x) => x.path === 'control');
-  if (control) {
-    const at1000 = rowFigures(results, control).rate['1000'];
-    const p99 = at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
+  if (noise) {
     out.push({
-      target: `resolution: the direct call against itself (A/A control) adds ${fmt(Math.abs(p99), 3)} ms p99 at 1000 rps; an added p99 closer to zero than that is not resolved by this run`,
-      figure: `${fmt(p99, 3)} ms`,
+      target: `resolution: the direct call against itself (A/A control) adds ${fmt(noise.min, 3)} to ${fmt(noise.max, 3)} ms p99 at 1000 rps from round to round; an added p99 within ±${fmt(noise.largest, 3)} ms of zero is not resolved by this run`,
+      figure: `median ${fmt(noise.median, 3)} ms`,
       met: undefined,
     });
   }
