@@ -149,14 +149,18 @@ describe('side-by-side report', () => {
     expect(renderMarkdown(noisy)).toContain('- not judged: Chaperone, allowlist only: ≥ 0.6× the undici');
   });
 
+  // The direct call measured twice: p99 differences 1.5, -0.5, 2 → a median of 1.5 ms of noise.
+  const control = record(
+    'direct again (A/A control)',
+    'control',
+    [round(1, 3.5), round(1, 2.5), round(1, 4)],
+    0,
+  );
+
   it('reports the A/A control: its added figures are the resolution, with no proxy figures', () => {
-    // The direct call measured twice: p99 differences 1.5, -0.5, 2 → a median of 1.5 ms of noise.
     const withControl: BenchResults = {
       ...results,
-      targets: [
-        ...results.targets,
-        record('direct again (A/A control)', 'control', [round(1, 3.5), round(1, 2.5), round(1, 4)], 0),
-      ],
+      targets: [...results.targets, control],
     };
     const line = verdicts(withControl).at(-1)!;
     expect(line.figure).toBe('median 1.500 ms');
@@ -184,7 +188,7 @@ describe('side-by-side report', () => {
             ? { ...t, rounds: [round(1.4, -2), round(1.4, -1), round(1.4, -2)] }
             : t,
         ),
-        record('direct again (A/A control)', 'control', [round(1, 3.5), round(1, 2.5), round(1, 4)], 0),
+        control,
       ],
     };
     const v = verdicts(stalled);

@@ -62,18 +62,25 @@ export const median = (values: number[]): number => {
 };
 
 /** The median over rounds of (target − direct) in the same round: the added time, noise halved. */
+/** (target − direct) in each round: NaN where either lacks the figure. */
+export function perRoundAdded(
+  target: TargetRecord,
+  direct: TargetRecord,
+  pick: (r: RoundFigures) => number | undefined,
+): number[] {
+  return target.rounds.map((r, i) => {
+    const t = pick(r);
+    const d = direct.rounds[i] ? pick(direct.rounds[i]) : undefined;
+    return t === undefined || d === undefined ? NaN : t - d;
+  });
+}
+
 export function added(
   target: TargetRecord,
   direct: TargetRecord,
   pick: (r: RoundFigures) => number | undefined,
 ): number {
-  return median(
-    target.rounds.map((r, i) => {
-      const t = pick(r);
-      const d = direct.rounds[i] ? pick(direct.rounds[i]) : undefined;
-      return t === undefined || d === undefined ? NaN : t - d;
-    }),
-  );
+  return median(perRoundAdded(target, direct, pick));
 }
 
 export const medianOf = (target: TargetRecord, pick: (r: RoundFigures) => number | undefined): number =>
@@ -131,8 +138,8 @@ export interface Verdict {
 }
 
 /** A row's added p99 at 1000 rps (NaN when it did not run). */
-function p99At1000(results: BenchResults, t: TargetRecord): number {
-  const at1000 = rowFigures(results, t).rate['1000'];
+function p99At1000(f: RowFigures): number {
+  const at1000 = f.rate['1000'];
   return at1000 && at1000 !== 'saturated' ? at1000.p99 : NaN;
 }
 
@@ -142,13 +149,21 @@ function controlNoise(
   control: TargetRecord,
 ): { min: number; max: number; median: number; largest: number } | undefined {
   const direct = results.targets.find((x) => x.path === 'direct')!;
-  const diffs = control.rounds
-    .map((r, i) => (r.rates['1000']?.p99 ?? NaN) - (direct.rounds[i]?.rates['1000']?.p99 ?? NaN))
-    .filter(Number.isFinite);
+  const diffs = perRoundAdded(control, direct, (r) => r.rates['1000']?.p99).filter(Number.isFinite);
   if (diffs.length === 0) return undefined;
   const min = Math.min(...diffs);
   const max = Math.max(...diffs);
   return { min, max, median: median(diffs), largest: Math.max(-min, max) };
+}
+
+/**
+ * Judges an added p99 against 1 ms given the run's resolution: met only when the run can tell,
+ * missed only when the tail stands out of the noise, otherwise not judged.
+ */
+function judge1ms(p99: number, resolution: number): boolean | undefined {
+  if (!Number.isFinite(p99) || p99 - resolution > 1) return false;
+  if (p99 <= 1 && resolution <= 1) return true;
+  return undefined;
 }
 
 /** The issue's targets, judged for each Chaperone row. */
@@ -163,10 +178,9 @@ export function verdicts(results: BenchResults): Verdict[] {
   const noise = control ? controlNoise(results, control) : undefined;
   for (const t of results.targets.filter((x) => x.isChaperone && x.path === 'base URL')) {
     const f = rowFigures(results, t);
-    const p99 = p99At1000(results, t);
+    const p99 = p99At1000(f);
     const r = noise?.largest ?? 0;
-    // Met only when the run can tell; not met only when the tail stands out of the noise.
-    const met = !Number.isFinite(p99) ? false : p99 - r > 1 ? false : p99 <= 1 && r <= 1 ? true : undefined;
+    const met = judge1ms(p99, r);
     out.push({
       target: `${t.name}: added p99 ≤ 1 ms at 1000 rps`,
       figure:
