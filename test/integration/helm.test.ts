@@ -31,8 +31,14 @@ const controller = `${release}-controller`;
 const webhookConfig = `${release}-webhook`;
 const tlsSecret = `${release}-controller-tls`;
 const SUITE_LABEL = 'chaperone.dev/test-suite';
-/** Keeps the installed webhook away from every namespace of the shared cluster. */
-const ISOLATED = ['--set', `webhook.namespaceSelector.matchLabels.chaperone\\.dev/test-suite=${suite}`];
+/**
+ * Keeps the installed webhook away from every namespace of the shared cluster. --set-string: a
+ * suite id of hex digits only (~6 % of runs), or like `1e5432`, would be read as a number.
+ */
+const ISOLATED = [
+  '--set-string',
+  `webhook.namespaceSelector.matchLabels.chaperone\\.dev/test-suite=${suite}`,
+];
 const STRICT_VALUES = join(CHART_DIR, 'ci', 'strict-values.yaml');
 const admissions = cluster.kc.makeApiClient(k8s.AdmissionregistrationV1Api);
 const rbac = cluster.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
