@@ -1,26 +1,19 @@
 // Prometheus metrics (prom-client, loaded by ./prom.ts), one registry per sidecar. Names and labels are documented in
 // docs/sidecar.md. Labels stay low-cardinality: provider names come from the policy, codes are fixed.
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  collectProcessMetrics,
-  type CounterChild,
-  type HistogramChild,
-} from './prom.ts';
+import { Counter, Gauge, Registry, collectProcessMetrics } from './prom.ts';
+import { HotCounter, HotHistogram, type CounterCell, type HistogramCell } from './hot-metrics.ts';
 import type { Exchange } from '../proxy/exchange.ts';
 import { elapsedMs } from '../proxy/exchange.ts';
 import type { BreakerState } from '../proxy/upstreams.ts';
 
 interface PerProvider {
-  requests: Map<string, CounterChild>;
-  duration: HistogramChild<'provider' | 'via'>;
-  firstByte: HistogramChild<'provider'>;
-  requestBytes: CounterChild;
-  responseBytes: CounterChild;
-  inputTokens: CounterChild;
-  outputTokens: CounterChild;
+  requests: Map<string, CounterCell>;
+  duration: HistogramCell;
+  firstByte: HistogramCell;
+  requestBytes: CounterCell;
+  responseBytes: CounterCell;
+  inputTokens: CounterCell;
+  outputTokens: CounterCell;
 }
 
 const BREAKER_VALUES: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 };
@@ -33,54 +26,56 @@ export interface MetricsSources {
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'provider' | 'via' | 'result' | 'code'>;
-  readonly #duration: Histogram<'provider' | 'via'>;
-  readonly #firstByte: Histogram<'provider'>;
-  readonly #bytes: Counter<'provider' | 'direction'>;
-  readonly #tokens: Counter<'provider' | 'type'>;
+  // Updated on every request: hot metrics (plain numbers, formatted by prom-client at scrape).
+  readonly #requests: HotCounter<'provider' | 'via' | 'result' | 'code'>;
+  readonly #duration: HotHistogram<'provider' | 'via'>;
+  readonly #firstByte: HotHistogram<'provider'>;
+  readonly #bytes: HotCounter<'provider' | 'direction'>;
+  readonly #tokens: HotCounter<'provider' | 'type'>;
+  readonly #detections: HotCounter<'provider' | 'guard' | 'kind' | 'action' | 'direction'>;
   readonly #reloads: Counter<'outcome'>;
-  readonly #detections: Counter<'provider' | 'guard' | 'kind' | 'action' | 'direction'>;
 
   constructor(sources: MetricsSources, options: { processMetrics?: boolean } = {}) {
-    const registers = [this.registry];
-    if (options.processMetrics !== false) collectProcessMetrics(this.registry);
-    this.#requests = new Counter({
+    const registry = this.registry;
+    const registers = [registry];
+    if (options.processMetrics !== false) collectProcessMetrics(registry);
+    this.#requests = new HotCounter({
       name: 'chaperone_requests_total',
       help: 'Requests and tunnels by provider, entry point, result (allow, report, deny) and refusal code.',
       labelNames: ['provider', 'via', 'result', 'code'],
-      registers,
+      registry,
     });
-    this.#duration = new Histogram({
+    this.#duration = new HotHistogram({
       name: 'chaperone_request_duration_seconds',
       help: 'Time from the request arriving to its response ending, as seen by the sidecar.',
       labelNames: ['provider', 'via'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300],
-      registers,
+      registry,
     });
-    this.#firstByte = new Histogram({
+    this.#firstByte = new HotHistogram({
       name: 'chaperone_upstream_first_byte_seconds',
       help: 'Time from the request arriving to the provider response headers.',
       labelNames: ['provider'],
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
-      registers,
+      registry,
     });
-    this.#bytes = new Counter({
+    this.#bytes = new HotCounter({
       name: 'chaperone_body_bytes_total',
       help: 'Body bytes sent to (request) and received from (response) providers.',
       labelNames: ['provider', 'direction'],
-      registers,
+      registry,
     });
-    this.#tokens = new Counter({
+    this.#tokens = new HotCounter({
       name: 'chaperone_tokens_total',
       help: 'Model tokens reported by providers (gen_ai.usage), by type (input, output).',
       labelNames: ['provider', 'type'],
-      registers,
+      registry,
     });
-    this.#detections = new Counter({
+    this.#detections = new HotCounter({
       name: 'chaperone_guard_detections_total',
       help: 'Data-boundary and guard findings: guard (data-boundary, prompt-injection, tools, cost-burst), kind (detector or rule), action taken, direction (request, response).',
       labelNames: ['provider', 'guard', 'kind', 'action', 'direction'],
-      registers,
+      registry,
     });
     this.#reloads = new Counter({
       name: 'chaperone_policy_reloads_total',
@@ -136,12 +131,12 @@ export class Metrics {
     if (!children) {
       children = {
         requests: new Map(),
-        duration: this.#duration.labels({ provider, via }),
-        firstByte: this.#firstByte.labels({ provider }),
-        requestBytes: this.#bytes.labels({ provider, direction: 'request' }),
-        responseBytes: this.#bytes.labels({ provider, direction: 'response' }),
-        inputTokens: this.#tokens.labels({ provider, type: 'input' }),
-        outputTokens: this.#tokens.labels({ provider, type: 'output' }),
+        duration: this.#duration.cell({ provider, via }),
+        firstByte: this.#firstByte.cell({ provider }),
+        requestBytes: this.#bytes.cell({ provider, direction: 'request' }),
+        responseBytes: this.#bytes.cell({ provider, direction: 'response' }),
+        inputTokens: this.#tokens.cell({ provider, type: 'input' }),
+        outputTokens: this.#tokens.cell({ provider, type: 'output' }),
       };
       this.#children.set(key, children);
     }
@@ -155,17 +150,17 @@ export class Metrics {
     const outcome = `${exchange.result}\u0000${code}`;
     let requests = children.requests.get(outcome);
     if (!requests) {
-      requests = this.#requests.labels({ provider, via: exchange.via, result: exchange.result, code });
+      requests = this.#requests.cell({ provider, via: exchange.via, result: exchange.result, code });
       children.requests.set(outcome, requests);
     }
-    requests.inc();
+    requests.value++;
     children.duration.observe(elapsedMs(exchange) / 1000);
     if (exchange.firstByteMs !== undefined) children.firstByte.observe(exchange.firstByteMs / 1000);
-    if (exchange.requestBytes > 0) children.requestBytes.inc(exchange.requestBytes);
-    if (exchange.responseBytes > 0) children.responseBytes.inc(exchange.responseBytes);
+    children.requestBytes.value += exchange.requestBytes;
+    children.responseBytes.value += exchange.responseBytes;
     const usage = exchange.usage;
-    if (usage?.inputTokens) children.inputTokens.inc(usage.inputTokens);
-    if (usage?.outputTokens) children.outputTokens.inc(usage.outputTokens);
+    if (usage?.inputTokens) children.inputTokens.value += usage.inputTokens;
+    if (usage?.outputTokens) children.outputTokens.value += usage.outputTokens;
     if (exchange.findings) {
       // Counts by kind, never values; kinds come from fixed lists (detectors, guard rules).
       for (const f of exchange.findings)
