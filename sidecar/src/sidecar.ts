@@ -11,6 +11,7 @@ import { adminHandler } from './admin/server.ts';
 import { Metrics } from './admin/metrics.ts';
 import { RateLimiter } from './guards/rate.ts';
 import { auditMessage, auditRecord } from './audit/audit.ts';
+import { auditWriter } from './audit/log.ts';
 import type { PolicyStore } from './config/store.ts';
 import { egressRefusal } from './egress/refuse.ts';
 import { systemResolver, type ResolvedAddress, type Resolver } from './egress/resolver.ts';
@@ -111,7 +112,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     { processMetrics: options.processMetrics ?? true },
   );
   const usage = new RateLimiter();
-  const audit = logger.child({ component: 'audit' });
+  const audit = auditWriter(logger.child({ component: 'audit' }));
   const context: ProxyContext = {
     policies: store,
     upstreams,
@@ -123,10 +124,8 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
     ...(options.onDial ? { onDial: options.onDial } : {}),
     observer: {
       finished(exchange: Exchange): void {
-        const record = auditRecord(exchange);
-        if (exchange.result === 'deny' || exchange.interrupted !== undefined)
-          audit.warn(record, auditMessage(exchange));
-        else audit.info(record, auditMessage(exchange));
+        const refused = exchange.result === 'deny' || exchange.interrupted !== undefined;
+        audit(refused ? 'warn' : 'info', auditRecord(exchange), auditMessage(exchange));
         metrics.observe(exchange);
         options.onExchange?.(exchange);
       },
