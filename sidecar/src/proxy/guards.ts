@@ -49,6 +49,16 @@ export function applyGuards(
       estimatedTokens: roughTokens,
     };
   }
+  if (!readsTheBody(guards, provider)) {
+    return {
+      policy: guards,
+      decision: risk,
+      body,
+      findings: undefined,
+      placeholders: undefined,
+      estimatedTokens: roughTokens,
+    };
+  }
   const encoding = Array.isArray(contentEncoding) ? contentEncoding.join(',') : contentEncoding;
   const inspection = inspectRequest(body, apiShapeOf(provider.type, path), guards, encoding);
   return {
@@ -59,6 +69,21 @@ export function applyGuards(
     placeholders: inspection.placeholders,
     estimatedTokens: inspection.estimatedTokens,
   };
+}
+
+/**
+ * Whether anything reads the request body's inspection: a detector, a guard, or a token budget its
+ * estimate counts against. With none, the body goes out unparsed by the guards (and the audit line
+ * has no chaperone.boundary fields).
+ */
+function readsTheBody(guards: GuardPolicy, provider: CompiledProvider): boolean {
+  return (
+    guards.boundary.detectors.any ||
+    guards.injection.action !== 'Off' ||
+    guards.tools.action !== 'Off' ||
+    guards.costBurst.action !== 'Off' ||
+    provider.limits.tokensPerMinute !== undefined
+  );
 }
 
 /** The limits alone, for a policy compiled without guards: reservations still need a mode. */
