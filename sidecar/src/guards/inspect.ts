@@ -19,6 +19,7 @@ import { redactSegments, spliceValues } from './rewrite.ts';
 import { ALLOW, fired, stronger, type GuardDecision, type GuardPolicy } from './policy.ts';
 import { walkRequest, type ApiShape, type Segment } from './shapes.ts';
 import { checkRequestTools } from './tools.ts';
+import { JsonBody } from '../policy/json-body.ts';
 
 export interface RequestInspection {
   /** allow, report (let through, recorded) or deny (answer with the refusal). */
@@ -187,6 +188,7 @@ export function inspectRequest(
   shape: ApiShape,
   policy: GuardPolicy,
   contentEncoding?: string,
+  json: JsonBody | undefined = body && new JsonBody(body),
 ): RequestInspection {
   if (body === undefined || body.length === 0) {
     return {
@@ -201,13 +203,10 @@ export function inspectRequest(
   if (contentEncoding !== undefined && contentEncoding !== 'identity' && contentEncoding !== '')
     return unscannable(policy, body, `the body is ${contentEncoding}-encoded`, roughTokens);
   if (!isUtf8(body)) return unscannable(policy, body, 'the body is not valid UTF-8', roughTokens);
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return inspectText(policy, body, text);
-  }
+  const decoded = json ?? new JsonBody(body);
+  const read = decoded.parse();
+  if (!read.ok) return inspectText(policy, body, decoded.text);
+  const parsed = read.value;
   const box = { body: parsed };
   const walk = walkRequest(box, shape);
   const boundary: BoundaryFindings = { format: 'json', detected: {}, action: 'none', binary: walk.binary };

@@ -3,6 +3,7 @@
 // read differently (duplicate keys, also differing only in case as Go's encoding/json matches them)
 // is reported as ambiguous, so an allowedModels rule refuses it instead of guessing.
 import type { ProviderType } from '../../../api/src/policy/index.ts';
+import { JsonBody } from './json-body.ts';
 
 export type ModelRead =
   | { kind: 'none' }
@@ -30,23 +31,20 @@ export function readModel(
   body: Buffer | undefined,
   contentEncoding: string | undefined,
   strict: boolean,
+  json: JsonBody | undefined = body && new JsonBody(body),
 ): ModelRead {
   const fromPath = modelFromPath(type, path);
   if (fromPath !== undefined) return { kind: 'model', model: fromPath, source: 'path' };
-  if (body === undefined || body.length === 0) return NONE;
+  if (body === undefined || body.length === 0 || json === undefined) return NONE;
   if (contentEncoding !== undefined && contentEncoding !== 'identity')
     return strict ? { kind: 'unreadable', why: `the body is ${contentEncoding}-encoded` } : NONE;
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return strict ? { kind: 'unreadable', why: 'the body is not JSON' } : NONE;
-  }
+  const read = json.parse();
+  if (!read.ok) return strict ? { kind: 'unreadable', why: 'the body is not JSON' } : NONE;
+  const parsed = read.value;
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     return strict ? { kind: 'unreadable', why: 'the body is not a JSON object' } : NONE;
   if (strict) {
-    const duplicate = duplicateTopLevelKey(text);
+    const duplicate = duplicateTopLevelKey(json.text);
     if (duplicate !== undefined)
       return { kind: 'unreadable', why: `the body repeats the key "${duplicate}" (case-insensitively)` };
   }

@@ -4,6 +4,7 @@
 // the findings and audit fields (counts and names, never values; content only as spec.audit says).
 import type { Exchange } from './exchange.ts';
 import type { CompiledProvider } from '../policy/compile.ts';
+import type { JsonBody } from '../policy/json-body.ts';
 import { requestContent, responseContent, AUDIT_CAPTURE_CHARS } from '../guards/audit-content.ts';
 import { auditFields, costBurstFinding, findingCounts, type RequestFindings } from '../guards/findings.ts';
 import { inspectRequest } from '../guards/inspect.ts';
@@ -36,6 +37,7 @@ export function applyGuards(
   path: string,
   body: Buffer | undefined,
   contentEncoding: string | string[] | undefined,
+  json?: JsonBody,
 ): GuardRun {
   const risk = checkProviderRisk(guards, provider.name);
   const roughTokens = Math.ceil((body?.length ?? 0) / 4);
@@ -60,7 +62,7 @@ export function applyGuards(
     };
   }
   const encoding = Array.isArray(contentEncoding) ? contentEncoding.join(',') : contentEncoding;
-  const inspection = inspectRequest(body, apiShapeOf(provider.type, path), guards, encoding);
+  const inspection = inspectRequest(body, apiShapeOf(provider.type, path), guards, encoding, json);
   return {
     policy: guards,
     decision: inspection.decision.result === 'allow' ? risk : inspection.decision,

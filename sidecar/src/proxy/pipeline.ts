@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RefusalError } from '../../../api/src/refusals.ts';
 import type { CredentialHeaders } from '../credentials/source.ts';
 import { decide, type Decision, type RequestFacts } from '../policy/decide.ts';
+import { JsonBody } from '../policy/json-body.ts';
 import { readModel } from '../policy/model.ts';
 import { readBody } from './body.ts';
 import type { LoadedPolicy, ProxyContext } from './context.ts';
@@ -90,6 +91,8 @@ export async function judgeAndRelay(
   decision = decide(latestPolicy, facts);
   const provider = decision.provider;
   exchange.provider = provider;
+  // Decoded and parsed once, for the model rule and then the guards.
+  const json = read.body && new JsonBody(read.body);
   if (provider && decision.result !== 'deny' && decision.apiRulesApplied && !read.overLimit) {
     const encoding = req.headers['content-encoding'];
     facts.model = readModel(
@@ -98,6 +101,7 @@ export async function judgeAndRelay(
       read.body,
       encoding,
       provider.models !== undefined,
+      json,
     );
     if (facts.model.kind === 'model') exchange.model = facts.model.model;
     decision = decide(latestPolicy, facts);
@@ -121,7 +125,7 @@ export async function judgeAndRelay(
   const secrets = (): readonly string[] => latest?.credentials.secretValues() ?? [];
   let run: GuardRun | undefined;
   if (provider && decision.apiRulesApplied && latest?.guards) {
-    run = applyGuards(latest.guards, provider, facts.path ?? '', body, req.headers['content-encoding']);
+    run = applyGuards(latest.guards, provider, facts.path ?? '', body, req.headers['content-encoding'], json);
     if (run.decision.result === 'deny') {
       recordGuards(exchange, run, read.body, secrets());
       sendRefusal(
