@@ -7,6 +7,7 @@
 #   LiteLLM      litellm[proxy] from the Python package index, in a venv (with matplotlib for the chart)
 #   Portkey      @portkey-ai/gateway from the npm registry, under its own prefix (not in package.json)
 #   smokescreen  github.com/stripe/smokescreen from the Go module proxy, go install into bin/
+#   loadgen      bench/loadgen, make bench's fixed-rate load generator (Go, standard library only), into bin/
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/hack/versions.env"
@@ -67,6 +68,16 @@ if ! current smokescreen "$BENCH_SMOKESCREEN_VERSION"; then
   done_ smokescreen "$BENCH_SMOKESCREEN_VERSION"
 fi
 
+# Not a peer but the load generator for the fixed rates: this repository's own Go source, so its
+# pin is a hash of that source and of the Go toolchain; rebuilt only when either changes.
+loadgen_src=$root/bench/loadgen
+loadgen_pin="$( (cd "$loadgen_src" && cat go.mod $(ls *.go | grep -v '_test\.go$') && go version) | sha256sum | cut -c1-12)"
+if ! current loadgen "$loadgen_pin"; then
+  log "bench/loadgen $loadgen_pin (built into $dest/bin)"
+  (cd "$loadgen_src" && GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -o "$dest/bin/loadgen" . >&2)
+  done_ loadgen "$loadgen_pin"
+fi
+
 # What actually runs, asked of each peer (the bench reads this file and prints it with the results).
 nginx_v=$("$dest/nginx/usr/sbin/nginx" -v 2>&1 | sed 's#.*nginx/##')
 litellm_v=$("$dest/venv/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"))')
@@ -80,6 +91,7 @@ cat >"$dest/versions.json" <<JSON
   "litellm": "$litellm_v (Python $python_v)",
   "portkey": "@portkey-ai/gateway $portkey_v",
   "smokescreen": "$smokescreen_v (built with $(go version -m "$dest/bin/smokescreen" | head -1 | awk '{print $2}'))",
+  "loadgen": "bench/loadgen $loadgen_pin (built with $(go version -m "$dest/bin/loadgen" | head -1 | awk '{print $2}'))",
   "matplotlib": "$mpl_v"
 }
 JSON
