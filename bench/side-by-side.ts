@@ -19,7 +19,6 @@ import { mockPki } from '../test/mocks/pki.ts';
 import {
   closedLoop,
   closedLoopCount,
-  fixedRate,
   peakRss,
   percentile,
   sequential,
@@ -28,6 +27,7 @@ import {
   treeRssMb,
   type Target,
 } from './sidecar/load.ts';
+import { describeGenerator, loadGenerator, type RateRunner } from './sidecar/loadgen.ts';
 import * as peers from './sidecar/peers.ts';
 import {
   renderMarkdown,
@@ -120,9 +120,9 @@ async function startAll(ctx: peers.PeerContext): Promise<Running[]> {
 }
 
 /** The highest rate (to 2 %) served with p99 under budget, by bisection under the closed-loop ceiling. */
-async function maxRate(t: Target, ceiling: number): Promise<number> {
+async function maxRate(run: RateRunner, t: Target, ceiling: number): Promise<number> {
   const passes = async (rate: number): Promise<boolean> => {
-    const r = await fixedRate(t, rate, scaled(2000));
+    const r = await run(t, rate, scaled(2000));
     return r.errors === 0 && percentile(r.latencies, 99) < P99_BUDGET_MS && r.achieved >= rate * 0.9;
   };
   let lo = 0;
@@ -136,7 +136,7 @@ async function maxRate(t: Target, ceiling: number): Promise<number> {
   return Math.floor(lo / 10) * 10;
 }
 
-async function round(r: Running): Promise<RoundFigures> {
+async function round(run: RateRunner, r: Running): Promise<RoundFigures> {
   const figures: RoundFigures = {
     sequential: spread(await sequential(r.target, scaled(400))),
     rates: {},
@@ -147,7 +147,7 @@ async function round(r: Running): Promise<RoundFigures> {
     // minutes): say so rather than wait. Closer to it, measure: a noisy ceiling must not skip a row.
     if (r.pid && r.record.maxClosedRps < rate * 0.5) continue;
     const cpuBefore = r.pid ? treeCpuMs(r.pid) : NaN;
-    const work = fixedRate(r.target, rate, scaled(3000));
+    const work = run(r.target, rate, scaled(3000));
     const { result, peakMb } = r.pid ? await peakRss(r.pid, work, true) : { result: await work, peakMb: NaN };
     const completed = result.latencies.length + result.errors;
     figures.rates[String(rate)] = {
@@ -155,6 +155,7 @@ async function round(r: Running): Promise<RoundFigures> {
       errors: result.errors,
       achieved: result.achieved,
       cpuMsPerRequest: r.pid ? (treeCpuMs(r.pid) - cpuBefore) / completed : NaN,
+      ...(result.sendLateMs ? { generatorLateMs: result.sendLateMs } : {}),
     };
     r.record.rssLoadMb = Math.max(Number.isFinite(r.record.rssLoadMb) ? r.record.rssLoadMb : 0, peakMb);
   }
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   if (!existsSync(join(PEERS_DIR, 'versions.json')))
     throw new Error(`no peers in ${PEERS_DIR}: run hack/bench-peers.sh (make bench does)`);
+  const generator = loadGenerator(PEERS_DIR, true);
   const pinned = cpus().length >= 2 && process.env.BENCH_PIN !== '0';
   // The load generator (this process) and the mock provider on CPU 0, each proxy on CPU 1.
   if (pinned) spawnSync('taskset', ['-a', '-cp', '0', String(process.pid)], { stdio: 'ignore' });
@@ -249,6 +251,7 @@ async function main(): Promise<void> {
         streamEvents: STREAM_EVENTS,
         streamIntervalMs: STREAM_INTERVAL_MS,
         streamRate: STREAM_RATE,
+        loadGenerator: describeGenerator(generator),
       },
       versions: versions(),
       targets: running.map((r) => r.record),
@@ -268,7 +271,7 @@ async function main(): Promise<void> {
       r.record.closedCpuMsPerRequest = r.pid ? (treeCpuMs(r.pid) - cpuBefore) / completed : NaN;
       // The direct call's limit is the load generator's and the provider's, sharing CPU 0.
       if (!r.pid) continue;
-      const work = maxRate(r.target, rps);
+      const work = maxRate(generator.run, r.target, rps);
       const { result, peakMb } = r.pid
         ? await peakRss(r.pid, work, true)
         : { result: await work, peakMb: NaN };
@@ -281,7 +284,7 @@ async function main(): Promise<void> {
       // Rotate the order so that no target always follows the same neighbour's leftovers.
       const order = running.map((_, k) => running[(k + i) % running.length]!);
       const figures = new Map<Running, RoundFigures>();
-      for (const r of order) figures.set(r, await round(r));
+      for (const r of order) figures.set(r, await round(generator.run, r));
       for (const r of running) r.record.rounds.push(figures.get(r)!);
     }
     await Promise.all(

@@ -19,7 +19,6 @@ import {
   closedLoop,
   closedLoopCount,
   cpuMs,
-  fixedRate,
   peakRss,
   percentile,
   rssMb,
@@ -29,6 +28,7 @@ import {
   timeToFirstByte,
   type Target,
 } from './sidecar/load.ts';
+import { describeGenerator, loadGenerator, type RateRunner } from './sidecar/loadgen.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE));
@@ -129,9 +129,9 @@ interface Figures {
 }
 
 /** The highest rate of RATES served with p99 under budget; a failed step gets one retry (noise). */
-async function maxRateUnderBudget(t: Target): Promise<number> {
+async function maxRateUnderBudget(run: RateRunner, t: Target): Promise<number> {
   const passes = async (rate: number): Promise<boolean> => {
-    const r = await fixedRate(t, rate, scaled(2000));
+    const r = await run(t, rate, scaled(2000));
     return r.errors === 0 && percentile(r.latencies, 99) < P99_BUDGET_MS && r.achieved >= rate * 0.9;
   };
   let best = 0;
@@ -144,6 +144,8 @@ async function maxRateUnderBudget(t: Target): Promise<number> {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // bench/loadgen when hack/bench-peers.sh built it, else the Node generator (make test needs no Go).
+  const generator = loadGenerator(process.env.BENCH_PEERS_DIR ?? join(HERE, '../.cache/bench-peers'), false);
   const dir = mkdtempSync(join(tmpdir(), 'chaperone-bench-'));
   try {
     const pki = await mockPki();
@@ -234,7 +236,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`${FIXED_RATE} requests/s over ${CONNECTIONS} connections…\n`);
     for (const n of names) {
-      const work = fixedRate(targets[n], FIXED_RATE, scaled(5000));
+      const work = generator.run(targets[n], FIXED_RATE, scaled(5000));
       const pid = pids[n];
       const { result, peakMb } = pid ? await peakRss(pid, work) : { result: await work, peakMb: NaN };
       figures[n].rateP50 = percentile(result.latencies, 50);
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
     process.stderr.write(`highest arrival rate with p99 < ${P99_BUDGET_MS} ms…\n`);
     for (const n of names) {
       const pid = pids[n];
-      const work = maxRateUnderBudget(targets[n]);
+      const work = maxRateUnderBudget(generator.run, targets[n]);
       const { result, peakMb } = pid ? await peakRss(pid, work) : { result: await work, peakMb: NaN };
       figures[n].maxRate = result;
       figures[n].rssLoad = Math.max(figures[n].rssLoad, peakMb);
@@ -387,6 +389,7 @@ async function main(): Promise<void> {
       `scale ${SCALE}; took ${((Date.now() - started) / 1000).toFixed(0)} s. Upstream: local HTTPS provider (JSON ~350 B, SSE 10 events).`,
       `Sidecar: ${SIDECAR_MAIN.includes('/dist/') ? 'dist/sidecar/src/main.js (compiled)' : 'sidecar/src/main.ts (type-stripped: make build first for deployed figures)'}.`,
       'RSS = VmRSS; RssAnon excludes the shared, file-backed pages of the node binary and libraries.',
+      `Fixed rates and the max-rate search: ${describeGenerator(generator)}.`,
       '',
       line(header),
       line(header.map(() => '---')),

@@ -17,6 +17,8 @@ export interface Target {
   body: string;
   /** The same request with `"stream":true` (CHAT_STREAM unless told). */
   streamBody: string;
+  /** How a client other than `dispatcher` (bench/loadgen) reaches the same place. */
+  endpoint: { ca?: string; proxy?: string; connections: number };
 }
 
 export interface TargetOptions {
@@ -52,6 +54,7 @@ export function target(name: string, origin: string, path: string, options: Targ
     },
     body: options.body ?? CHAT,
     streamBody: options.streamBody ?? CHAT_STREAM,
+    endpoint: { ca: options.ca, proxy: options.proxy, connections: options.connections },
   };
 }
 
@@ -94,6 +97,8 @@ export interface RateResult {
   errors: number;
   /** Completed requests per second over the run. */
   achieved: number;
+  /** How late the generator itself sent the requests (ms), where it says (bench/loadgen). */
+  sendLateMs?: { p50: number; p99: number; max: number };
 }
 
 /** `rate` requests per second for `durationMs`, each timed from the moment it was due. */

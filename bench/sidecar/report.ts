@@ -12,7 +12,17 @@ export interface Spread {
 export interface RoundFigures {
   sequential: Spread;
   /** Keyed by arrival rate; absent when the target cannot sustain that rate (see maxClosedRps). */
-  rates: Record<string, (Spread & { errors: number; achieved: number; cpuMsPerRequest: number }) | undefined>;
+  rates: Record<
+    string,
+    | (Spread & {
+        errors: number;
+        achieved: number;
+        cpuMsPerRequest: number;
+        /** How late the native load generator sent requests (ms): its own jitter, in every latency. */
+        generatorLateMs?: { p50: number; p99: number; max: number };
+      })
+    | undefined
+  >;
   streams: { firstByte: Spread; complete: Spread; errors: number };
 }
 
@@ -49,6 +59,8 @@ export interface BenchResults {
     streamEvents: number;
     streamIntervalMs: number;
     streamRate: number;
+    /** How the fixed-rate load was generated (absent in runs before bench/loadgen). */
+    loadGenerator?: string;
   };
   versions: Record<string, string>;
   targets: TargetRecord[];
@@ -287,6 +299,7 @@ export function renderMarkdown(results: BenchResults): string {
     `medians over ${results.targets[0]?.rounds.length ?? 0} rounds, scale ${results.scale}, took ${(results.tookSeconds / 60).toFixed(1)} min.`,
     `Added = the row's figure minus the direct call's in the same round. ${config.connections} connections per client;`,
     `streams: ${config.streamEvents} events ${config.streamIntervalMs} ms apart, ${config.streamRate} new streams/s; TTFT = first body byte.`,
+    ...(config.loadGenerator ? [`Fixed rates and the max-rate search: ${config.loadGenerator}.`] : []),
     ...(results.targets.some((t) => t.path === 'control')
       ? [
           'The A/A control is the direct call measured a second time: what it adds is the harness’s own noise, the resolution of the added figures.',
