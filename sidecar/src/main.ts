@@ -8,13 +8,12 @@ import { loadPolicyFile } from './config/policy-file.ts';
 import { PolicyStore } from './config/store.ts';
 import { watchPolicyFile, type PolicyWatch } from './config/watch.ts';
 import { startSidecar } from './sidecar.ts';
-import { loadBundle } from './control/bundle-policy.ts';
-import { ControlClient } from './control/client.ts';
+import type { ControlClient } from './control/client.ts';
 import { RefusalReporter } from './control/reporter.ts';
 import { systemResolver, type Resolver } from './egress/resolver.ts';
 import { isIP } from 'node:net';
 import { withWorkloadIdentity } from './credentials/identity-credentials.ts';
-import { WorkloadIdentity } from './credentials/workload-identity.ts';
+import type { WorkloadIdentity } from './credentials/workload-identity.ts';
 
 const REPORT_INTERVAL_MS = 5_000;
 
@@ -55,16 +54,19 @@ async function main(): Promise<number> {
   logger = log;
   const resolver = options.resolve.size > 0 ? pinnedResolver(options.resolve) : undefined;
   // Workload identity needs projected tokens: in a pod the webhook mounts them (CHAPERONE_TOKEN_FILES).
-  const identity =
-    options.identityTokens.size > 0
-      ? new WorkloadIdentity({
-          tokenFiles: options.identityTokens,
-          resolver: resolver ?? systemResolver,
-          sessionName: env[SIDECAR_ENV.podName] ?? 'standalone',
-          logger: log.child({ component: 'identity' }),
-        })
-      : undefined;
-  identity?.startHealthChecks();
+  // Loaded only then (with jose, the token cache and the token endpoints' pools), as the controller
+  // client below: code a configuration does not use is not in the sidecar's memory.
+  let identity: WorkloadIdentity | undefined;
+  if (options.identityTokens.size > 0) {
+    const { WorkloadIdentity } = await import('./credentials/workload-identity.ts');
+    identity = new WorkloadIdentity({
+      tokenFiles: options.identityTokens,
+      resolver: resolver ?? systemResolver,
+      sessionName: env[SIDECAR_ENV.podName] ?? 'standalone',
+      logger: log.child({ component: 'identity' }),
+    });
+    identity.startHealthChecks();
+  }
   const workload = {
     namespace: env[SIDECAR_ENV.podNamespace],
     serviceAccount: env[SIDECAR_ENV.serviceAccount],
@@ -99,6 +101,10 @@ async function main(): Promise<number> {
   let reportTimer: NodeJS.Timeout | undefined;
   if (options.controller !== undefined) {
     const source = `controller ${options.controller.url}`;
+    const [{ ControlClient }, { loadBundle }] = await Promise.all([
+      import('./control/client.ts'),
+      import('./control/bundle-policy.ts'),
+    ]);
     control = new ControlClient({
       url: options.controller.url,
       tokenFile: options.controller.tokenFile,
