@@ -44,6 +44,7 @@ describe('the sidecar module graph', () => {
     ['@bufbuild/cel', 'CEL rules run in the validator child'],
     ['@kubernetes/client-node', 'the controller talks to the apiserver, the sidecar never does'],
     ['@opentelemetry/api', "prom-client's CPU metric pulls it in: admin/prom.ts registers its own"],
+    ['jose', 'workload identity is imported only when the sidecar has identity tokens'],
   ])('does not load %s (%s)', (pkg) => {
     const inside = `/node_modules/${pkg}/`;
     const importers = graph.filter((l) => l.url.includes(inside) && !l.parent.includes(inside));
