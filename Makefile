@@ -49,8 +49,9 @@ typecheck: deps ## tsc --noEmit over the whole repository
 	tsc --noEmit
 
 .PHONY: build
-build: deps ## compile TypeScript into dist/
+build: deps ## compile TypeScript into dist/, then bundle the sidecar into dist/sidecar/src/main.js
 	tsc -p tsconfig.build.json
+	node hack/bundle-sidecar.ts
 
 .PHONY: test-unit
 test-unit: deps ## unit tests only (no cluster)

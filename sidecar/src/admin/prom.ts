@@ -23,29 +23,26 @@ export type HistogramChild<T extends string = string> = PromClient.Histogram.Int
 type ProcessMetric = (registry: RegistryClass, config: Record<string, unknown>) => void;
 
 // defaultMetrics.js minus processCpuTotal (the one that loads OpenTelemetry); the CPU counters are
-// registered below from process.cpuUsage(), with prom-client's names.
-const PROCESS_METRICS = [
-  'processStartTime',
-  'osMemoryHeap',
-  'processOpenFileDescriptors',
-  'processMaxFileDescriptors',
-  'eventLoopLag',
-  'processHandles',
-  'processRequests',
-  'processResources',
-  'heapSizeAndUsed',
-  'heapSpacesSizeAndUsed',
-  'version',
-  'gc',
-] as const;
+// registered below from process.cpuUsage(), with prom-client's names. Each file is named in full so
+// that the bundle (hack/bundle-sidecar.ts) can include it.
+const PROCESS_METRICS: (() => ProcessMetric)[] = [
+  () => require('prom-client/lib/metrics/processStartTime.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/osMemoryHeap.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/processOpenFileDescriptors.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/processMaxFileDescriptors.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/eventLoopLag.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/processHandles.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/processRequests.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/processResources.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/heapSizeAndUsed.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/heapSpacesSizeAndUsed.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/version.js') as ProcessMetric,
+  () => require('prom-client/lib/metrics/gc.js') as ProcessMetric,
+];
 
 /** process_* and nodejs_* metrics, as prom-client's collectDefaultMetrics() names them. */
 export function collectProcessMetrics(registry: RegistryClass): void {
-  for (const name of PROCESS_METRICS) {
-    (require(`prom-client/lib/metrics/${name}.js`) as ProcessMetric)(registry, {
-      eventLoopMonitoringPrecision: 10,
-    });
-  }
+  for (const load of PROCESS_METRICS) load()(registry, { eventLoopMonitoringPrecision: 10 });
   const registers = [registry];
   const seconds = (micros: number): number => micros / 1e6;
   let last = process.cpuUsage();
