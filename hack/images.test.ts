@@ -1,7 +1,8 @@
 // The Dockerfile cannot be built here (no container engine), so its invariants are checked as text:
-// each target runs an entry point that the TypeScript build emits and package.json names, the
-// runtime is distroless and runs as the non-root uid the chart and the webhook assume, runtime
-// images get production dependencies only, and the build context holds what the build copies.
+// each target runs an entry point that the build emits and package.json names (the controller tsc's
+// output, the sidecar its bundle), the runtime is distroless and runs as the non-root uid the chart
+// and the webhook assume, only the controller gets node_modules (production dependencies only), and
+// the build context holds what the build copies.
 import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,11 @@ const dockerfile = read('Dockerfile');
 const dockerignore = read('.dockerignore')
   .split('\n')
   .filter((line) => line.trim() !== '' && !line.startsWith('#'));
-const pkg = JSON.parse(read('package.json')) as { bin: Record<string, string>; type: string };
+const pkg = JSON.parse(read('package.json')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  type: string;
+};
 const build = JSON.parse(read('tsconfig.build.json')) as {
   include: string[];
   compilerOptions: { outDir: string };
@@ -58,20 +63,38 @@ const lineage = (name: string): Stage[] => {
 };
 
 describe('Dockerfile', () => {
-  it.each([
-    ['chaperone-controller', 'webhook'],
-    ['chaperone-proxy', 'sidecar'],
-  ])('%s runs the compiled entry point package.json names', (target, folder) => {
-    const entry = stage(target).lines.find((l) => l.startsWith('ENTRYPOINT'));
-    const script = `dist/${folder}/src/main.js`;
+  it('chaperone-controller runs the compiled entry point package.json names', () => {
+    const entry = stage('chaperone-controller').lines.find((l) => l.startsWith('ENTRYPOINT'));
+    const script = 'dist/webhook/src/main.js';
     expect(JSON.parse(entry!.slice('ENTRYPOINT'.length))).toEqual(['/nodejs/bin/node', script]);
-    expect(pkg.bin[target]).toBe(script);
-    // tsc (outDir dist, rootDir .) emits <folder>/src/main.ts as that file.
+    expect(pkg.bin['chaperone-controller']).toBe(script);
+    // tsc (outDir dist, rootDir .) emits webhook/src/main.ts as that file.
     expect(build.compilerOptions.outDir).toBe('dist');
-    expect(build.include).toContain(`${folder}/src`);
-    expect(existsSync(join(REPO_ROOT, folder, 'src', 'main.ts'))).toBe(true);
-    expect(stage(target).lines).toContain(`COPY --from=build /src/dist/${folder} ./dist/${folder}`);
-    expect(stage(target).lines).toContain('COPY --from=build /src/dist/api ./dist/api');
+    expect(build.include).toContain('webhook/src');
+    expect(existsSync(join(REPO_ROOT, 'webhook', 'src', 'main.ts'))).toBe(true);
+    expect(stage('chaperone-controller').lines).toEqual(
+      expect.arrayContaining([
+        'COPY --from=build /src/dist/webhook ./dist/webhook',
+        'COPY --from=build /src/dist/api ./dist/api',
+      ]),
+    );
+  });
+
+  it('chaperone-proxy runs the sidecar bundle package.json names, with its validator and chunks', () => {
+    const entry = stage('chaperone-proxy').lines.find((l) => l.startsWith('ENTRYPOINT'));
+    const script = 'dist/sidecar/src/main.js';
+    expect(JSON.parse(entry!.slice('ENTRYPOINT'.length))).toEqual(['/nodejs/bin/node', script]);
+    expect(pkg.bin['chaperone-proxy']).toBe(script);
+    // `npm run build` bundles after tsc: hack/bundle-sidecar.ts writes main.js over tsc's, the
+    // validator beside it and chunks/ (sidecar/test/bundle.test.ts runs what it writes).
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && node hack/bundle-sidecar.ts');
+    expect(stage('build').lines).toContain("RUN npm run build && find dist -name '*.map' -delete");
+    expect(stage('chaperone-proxy').lines).toEqual(
+      expect.arrayContaining([
+        'COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js ./dist/sidecar/src/',
+        'COPY --from=build /src/dist/sidecar/src/chunks ./dist/sidecar/src/chunks',
+      ]),
+    );
   });
 
   it.each(['chaperone-controller', 'chaperone-proxy'])(
@@ -89,14 +112,15 @@ describe('Dockerfile', () => {
     },
   );
 
-  it('gives the runtime production dependencies only, and package.json for "type": "module"', () => {
+  it('gives the controller production dependencies only, the sidecar none (its bundle holds them)', () => {
     expect(pkg.type).toBe('module');
-    expect(stage('runtime').lines).toEqual(
-      expect.arrayContaining([
-        'COPY --from=deps /app/node_modules ./node_modules',
-        'COPY --from=deps /app/package.json ./',
-      ]),
+    expect(stage('runtime').lines).toContain('COPY --from=deps /app/package.json ./');
+    expect(stage('chaperone-controller').lines).toContain(
+      'COPY --from=deps /app/node_modules ./node_modules',
     );
+    expect(
+      lineage('chaperone-proxy').flatMap((s) => s.lines.filter((l) => l.includes('node_modules'))),
+    ).toEqual([]);
     expect(stage('deps').lines.some((l) => /npm ci --omit=dev\b/.test(l))).toBe(true);
     expect(stage('build').from).toBe('node:24-slim');
   });
