@@ -22,6 +22,9 @@ const KEY_SEGMENT = /^[-._a-zA-Z0-9]+$/;
 const formatErrors = (errors: FieldError[]): string =>
   errors.map((e) => `${e.path || '(root)'}: ${e.message}`).join('\n');
 
+// Beside this module: config/validate-child.ts in the sources (.js in tsc's output); in the bundle,
+// where this module is part of main.js, the validator's own bundle, written beside main.js
+// (hack/bundle-sidecar.ts, which fails if this module ever leaves main.js).
 const VALIDATOR = fileURLToPath(new URL(`./validate-child${extname(import.meta.url)}`, import.meta.url));
 const VALIDATION_TIMEOUT_MS = 30_000;
 
