@@ -1,8 +1,9 @@
 // Command loadgen is make bench's fixed-rate load generator: requests at a constant arrival rate
 // (open loop) over at most N keep-alive connections, each timed from the moment it was due to its
 // last response byte, so a target that falls behind shows its queue in the tail instead of
-// hiding it. Native and garbage-light, unlike a Node generator sharing CPU 0 with the mock
-// provider, whose timer and GC stalls were the A/A control's tens of milliseconds at 1000 rps.
+// hiding it: due requests wait in one queue for the first free connection, each connection owned
+// by one goroutine (conn.go). Native and garbage-free during a run, unlike a Node generator
+// sharing CPU 0 with the mock provider, whose timer and GC stalls were in every latency.
 //
 // Reads one JSON request (Config) on stdin, writes one JSON result (Result) on stdout:
 //
@@ -15,15 +16,11 @@
 package main
 
 import (
-	"bytes"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -46,8 +43,8 @@ type Config struct {
 	Connections int     `json:"connections"`
 	Rate        float64 `json:"rate"`
 	DurationMs  float64 `json:"durationMs"`
-	// Warmup is how many rounds of `connections` concurrent requests open the connections before
-	// the schedule starts (untimed): a fresh process must not time its TLS handshakes.
+	// Warmup is how many requests each connection sends once open, before the schedule starts
+	// (untimed): a fresh process must not time its TLS handshakes.
 	Warmup    *int    `json:"warmup"`
 	TimeoutMs float64 `json:"timeoutMs"`
 }
@@ -80,16 +77,16 @@ func main() {
 	// 1000 rps run): the heap grows by a few kB a request, and only a run past 1 GiB collects.
 	debug.SetGCPercent(-1)
 	debug.SetMemoryLimit(1 << 30)
-	client, err := newClient(cfg)
+	ep, err := newEndpoint(cfg)
 	if err != nil {
 		fail(err)
 	}
-	req, err := newRequestFactory(cfg)
-	if err != nil {
-		fail(err)
+	conns := make([]*conn, cfg.Connections)
+	for i := range conns {
+		conns[i] = &conn{ep: ep}
 	}
-	warmUp(client, req, cfg.Connections, *cfg.Warmup)
-	res := run(client, req, cfg)
+	warmUp(conns, *cfg.Warmup)
+	res := run(conns, cfg)
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		fail(err)
 	}
@@ -124,137 +121,77 @@ func readConfig(r io.Reader) (Config, error) {
 	return cfg, nil
 }
 
-// newClient: HTTP/1.1 only, at most cfg.Connections connections, all kept alive.
-func newClient(cfg Config) (*http.Client, error) {
-	tlsConfig := &tls.Config{}
-	if cfg.CA != "" {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM([]byte(cfg.CA)) {
-			return nil, errors.New("no certificate in ca")
-		}
-		tlsConfig.RootCAs = pool
-	}
-	transport := &http.Transport{
-		TLSClientConfig:     tlsConfig,
-		TLSNextProto:        map[string]func(string, *tls.Conn) http.RoundTripper{}, // no HTTP/2
-		MaxConnsPerHost:     cfg.Connections,
-		MaxIdleConnsPerHost: cfg.Connections,
-		MaxIdleConns:        cfg.Connections,
-		IdleConnTimeout:     time.Minute,
-		DisableCompression:  true,
-	}
-	if cfg.Proxy != "" {
-		proxy, err := url.Parse(cfg.Proxy)
-		if err != nil {
-			return nil, fmt.Errorf("proxy: %w", err)
-		}
-		// http.ProxyURL, unlike ProxyFromEnvironment, also tunnels to loopback hosts.
-		transport.Proxy = http.ProxyURL(proxy)
-	}
-	return &http.Client{Transport: transport, Timeout: time.Duration(cfg.TimeoutMs * float64(time.Millisecond))}, nil
-}
-
-type requestFactory func() *http.Request
-
-func newRequestFactory(cfg Config) (requestFactory, error) {
-	if _, err := http.NewRequest(cfg.Method, cfg.URL, nil); err != nil {
-		return nil, err
-	}
-	body := []byte(cfg.Body)
-	header := http.Header{}
-	for k, v := range cfg.Headers {
-		header.Set(k, v)
-	}
-	return func() *http.Request {
-		r, _ := http.NewRequest(cfg.Method, cfg.URL, bytes.NewReader(body))
-		r.Header = header.Clone()
-		return r
-	}, nil
-}
-
-// call sends one request and reads the whole answer; an answer other than 200 is an error.
-func call(client *http.Client, req requestFactory) error {
-	resp, err := client.Do(req())
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
-}
-
-// warmUp opens every connection (rounds × connections requests, connections at a time). Its
+// warmUp opens every connection and sends `rounds` requests on each, before the clock starts. Its
 // failures are not reported: a target that fails fails the timed requests too, and is counted there.
-func warmUp(client *http.Client, req requestFactory, connections, rounds int) {
-	for range rounds {
-		var wg sync.WaitGroup
-		for range connections {
-			wg.Go(func() { _ = call(client, req) })
-		}
-		wg.Wait()
+func warmUp(conns []*conn, rounds int) {
+	var wg sync.WaitGroup
+	for _, k := range conns {
+		wg.Go(func() {
+			for range rounds {
+				_ = k.roundTrip()
+			}
+		})
 	}
+	wg.Wait()
 }
 
-// run sends rate × duration requests, request i due at start + i/rate, and times each from its due time.
-func run(client *http.Client, req requestFactory, cfg Config) Result {
+// run sends rate × duration requests, request i due at start + i/rate, and times each from its
+// due time. Due requests wait in one queue for the first free connection, as in a client pool.
+func run(conns []*conn, cfg Config) Result {
 	total := max(1, int(cfg.Rate*cfg.DurationMs/1000+0.5))
 	latency := make([]int64, total) // -1: failed
 	late := make([]int64, 0, total)
+	lastDone := make([]time.Time, len(conns))
 	var (
-		wg         sync.WaitGroup
+		start      time.Time
 		errMu      sync.Mutex
 		firstError string
-		lastDone   time.Time
 	)
-	var start time.Time
 	due := func(i int) time.Time { return start.Add(time.Duration(float64(i) * float64(time.Second) / cfg.Rate)) }
-	pacerDone := make(chan struct{})
+	queue := make(chan int, total)
 	runtime.GC() // the warm-up's garbage, collected before the clock starts
+	var wg sync.WaitGroup
+	for w, k := range conns {
+		wg.Go(func() {
+			for i := range queue {
+				err := k.roundTrip()
+				done := time.Now()
+				lastDone[w] = done
+				if err == nil {
+					latency[i] = done.Sub(due(i)).Microseconds()
+					continue
+				}
+				latency[i] = -1
+				errMu.Lock()
+				if firstError == "" {
+					firstError = err.Error()
+				}
+				errMu.Unlock()
+			}
+			k.close()
+		})
+	}
+	// The pacer: one thread sleeps in nanosleep (microseconds late) and queues every request due by then.
+	pacerDone := make(chan struct{})
 	go func() {
-		// One thread sleeps in nanosleep (microseconds late) and sends every request due by then.
+		defer close(pacerDone)
 		runtime.LockOSThread()
 		setTimerSlack()
-		defer close(pacerDone)
 		// The schedule starts once this thread runs: its creation is not a late first request.
 		start = time.Now().Add(2 * time.Millisecond)
 		for i := 0; i < total; {
 			sleepUntil(due(i))
 			now := time.Now()
 			for ; i < total && !due(i).After(now); i++ {
-				at := due(i)
-				late = append(late, now.Sub(at).Microseconds())
-				wg.Add(1)
-				go func(i int, at time.Time) {
-					defer wg.Done()
-					err := call(client, req)
-					done := time.Now()
-					if err != nil {
-						latency[i] = -1
-						errMu.Lock()
-						if firstError == "" {
-							firstError = err.Error()
-						}
-						errMu.Unlock()
-					} else {
-						latency[i] = done.Sub(at).Microseconds()
-					}
-					errMu.Lock()
-					if done.After(lastDone) {
-						lastDone = done
-					}
-					errMu.Unlock()
-				}(i, at)
+				late = append(late, now.Sub(due(i)).Microseconds())
+				queue <- i
 			}
 		}
+		close(queue)
 	}()
 	<-pacerDone
 	wg.Wait()
-	return summarise(latency, late, firstError, lastDone.Sub(start))
+	return summarise(latency, late, firstError, slices.MaxFunc(lastDone, time.Time.Compare).Sub(start))
 }
 
 func summarise(latency, late []int64, firstError string, elapsed time.Duration) Result {
