@@ -27,7 +27,12 @@ import {
   treeRssMb,
   type Target,
 } from './sidecar/load.ts';
-import { describeGenerator, loadGenerator, type RateRunner } from './sidecar/loadgen.ts';
+import {
+  describeGenerator,
+  loadGenerator,
+  withoutHarnessStalls,
+  type RateRunner,
+} from './sidecar/loadgen.ts';
 import * as peers from './sidecar/peers.ts';
 import {
   renderMarkdown,
@@ -147,15 +152,16 @@ async function round(run: RateRunner, r: Running): Promise<RoundFigures> {
     // minutes): say so rather than wait. Closer to it, measure: a noisy ceiling must not skip a row.
     if (r.pid && r.record.maxClosedRps < rate * 0.5) continue;
     const cpuBefore = r.pid ? treeCpuMs(r.pid) : NaN;
-    const work = run(r.target, rate, scaled(3000));
+    const work = withoutHarnessStalls(run, r.target, rate, scaled(3000));
     const { result, peakMb } = r.pid ? await peakRss(r.pid, work, true) : { result: await work, peakMb: NaN };
-    const completed = result.latencies.length + result.errors;
+    // Every run, discarded ones included, sends the same number of requests and used the CPU measured.
+    const completed = (result.latencies.length + result.errors) * (1 + result.reruns);
     figures.rates[String(rate)] = {
       ...spread(result.latencies),
       errors: result.errors,
       achieved: result.achieved,
       cpuMsPerRequest: r.pid ? (treeCpuMs(r.pid) - cpuBefore) / completed : NaN,
-      ...(result.sendLateMs ? { generatorLateMs: result.sendLateMs } : {}),
+      ...(result.sendLateMs ? { generatorLateMs: result.sendLateMs, reruns: result.reruns } : {}),
     };
     r.record.rssLoadMb = Math.max(Number.isFinite(r.record.rssLoadMb) ? r.record.rssLoadMb : 0, peakMb);
   }

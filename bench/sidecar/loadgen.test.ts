@@ -2,7 +2,14 @@
 // its printed results (recorded from real runs) turned into the figures the bench records.
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { fixedRate, target } from './load.ts';
-import { loadGenerator, loadgenConfig, parseLoadgenResult } from './loadgen.ts';
+import {
+  HARNESS_STALL_MS,
+  loadGenerator,
+  loadgenConfig,
+  parseLoadgenResult,
+  withoutHarnessStalls,
+  type RateRunner,
+} from './loadgen.ts';
 
 const CA = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n';
 
@@ -112,6 +119,40 @@ describe('parseLoadgenResult', () => {
     ],
   ])('refuses %s', (_, stdout, message) => {
     expect(() => parseLoadgenResult(stdout)).toThrow(message);
+  });
+});
+
+describe('withoutHarnessStalls', () => {
+  const t = target('direct', 'https://localhost:4443', '/v1/chat/completions', { connections: 16 });
+  /** A generator whose successive runs stalled by these many ms (undefined: it does not say). */
+  const runner = (stalls: (number | undefined)[]): RateRunner & { calls: number } => {
+    const r = Object.assign(
+      () => {
+        const max = stalls[r.calls++];
+        return Promise.resolve({
+          latencies: [r.calls],
+          errors: 0,
+          achieved: 1000,
+          ...(max === undefined ? {} : { sendLateMs: { p50: 0.03, p99: 0.1, max } }),
+        });
+      },
+      { calls: 0 },
+    );
+    return r;
+  };
+
+  it.each([
+    ['no stall: one run', [4], 0, 1],
+    ['a stall, then none: the second run is kept', [HARNESS_STALL_MS + 4, 3], 1, 2],
+    ['exactly the threshold is no stall', [HARNESS_STALL_MS], 0, 1],
+    ['stalls every time: the third run is kept all the same', [12, 20, 30, 2], 2, 3],
+    ['the Node generator does not say: one run', [undefined], 0, 1],
+  ])('%s', async (_, stalls, reruns, calls) => {
+    const run = runner(stalls);
+    const result = await withoutHarnessStalls(run, t, 1000, 3000);
+    expect(result.reruns).toBe(reruns);
+    expect(run.calls).toBe(calls);
+    expect(result.latencies).toEqual([calls]); // the last run's figures
   });
 });
 

@@ -20,6 +20,8 @@ export interface RoundFigures {
         cpuMsPerRequest: number;
         /** How late the native load generator sent requests (ms): its own jitter, in every latency. */
         generatorLateMs?: { p50: number; p99: number; max: number };
+        /** Runs measured again and discarded because the generator itself stalled (HARNESS_STALL_MS). */
+        reruns?: number;
       })
     | undefined
   >;
