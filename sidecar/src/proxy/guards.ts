@@ -41,17 +41,7 @@ export function applyGuards(
 ): GuardRun {
   const risk = checkProviderRisk(guards, provider.name);
   const roughTokens = Math.ceil((body?.length ?? 0) / 4);
-  if (risk.result === 'deny') {
-    return {
-      policy: guards,
-      decision: risk,
-      body,
-      findings: undefined,
-      placeholders: undefined,
-      estimatedTokens: roughTokens,
-    };
-  }
-  if (!readsTheBody(guards, provider)) {
+  if (risk.result === 'deny' || !readsTheBody(guards, provider)) {
     return {
       policy: guards,
       decision: risk,
