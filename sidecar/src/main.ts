@@ -12,6 +12,7 @@ import type { ControlClient } from './control/client.ts';
 import { RefusalReporter } from './control/reporter.ts';
 import { systemResolver, type Resolver } from './egress/resolver.ts';
 import { isIP } from 'node:net';
+import { lowerBackgroundThreads } from './runtime/background-threads.ts';
 import { withWorkloadIdentity } from './credentials/identity-credentials.ts';
 import type { WorkloadIdentity } from './credentials/workload-identity.ts';
 
@@ -52,6 +53,13 @@ async function main(): Promise<number> {
   if (env[SIDECAR_ENV.serviceAccount]) base.serviceAccount = env[SIDECAR_ENV.serviceAccount]!;
   const log = createLogger({ level: options.logLevel, base });
   logger = log;
+  const lowered = lowerBackgroundThreads(options.backgroundNice);
+  if (lowered.ok) log.debug({ event: 'background_threads', ...lowered }, 'V8 worker threads niced');
+  else
+    log.warn(
+      { event: 'background_threads', ...lowered },
+      `V8 worker threads left at their priority: ${lowered.reason}`,
+    );
   const resolver = options.resolve.size > 0 ? pinnedResolver(options.resolve) : undefined;
   // Workload identity needs projected tokens: in a pod the webhook mounts them (CHAPERONE_TOKEN_FILES).
   // Loaded only then (with jose, the token cache and the token endpoints' pools), as the controller

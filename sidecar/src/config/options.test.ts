@@ -11,7 +11,16 @@ describe('readOptions', () => {
         admin: { host: '127.0.0.1', port: 15020 },
       },
       logLevel: 'info',
+      backgroundNice: 19,
     });
+  });
+
+  it.each([
+    [['--background-nice', '0'], {}, 0],
+    [[], { CHAPERONE_BACKGROUND_NICE: '10' }, 10],
+    [['--background-nice', '5'], { CHAPERONE_BACKGROUND_NICE: '10' }, 5],
+  ])('background nice from %j and %j: %d', (argv, env, expected) => {
+    expect(readOptions(argv, env).backgroundNice).toBe(expected);
   });
 
   it('takes flags over environment variables', () => {
@@ -34,12 +43,17 @@ describe('readOptions', () => {
     });
   });
 
-  it.each([['--nope'], ['extra'], ['--proxy-address', '15001'], ['--proxy-address', 'localhost:99999']])(
-    'refuses %j',
-    (...argv) => {
-      expect(() => readOptions(argv, {})).toThrow();
-    },
-  );
+  it.each([
+    ['--nope'],
+    ['extra'],
+    ['--proxy-address', '15001'],
+    ['--proxy-address', 'localhost:99999'],
+    ['--background-nice', '20'],
+    ['--background-nice', '-5'],
+    ['--background-nice', 'low'],
+  ])('refuses %j', (...argv) => {
+    expect(() => readOptions(argv, {})).toThrow();
+  });
 
   it.each([
     ['[::1]:15000', { host: '::1', port: 15000 }],

@@ -23,6 +23,7 @@ Usage: chaperone-proxy --policy FILE [--secrets-dir DIR] [options]      (standal
   --identity-token AUD=FILE  projected token for audience AUD (workload identity), repeatable  [${SIDECAR_ENV.tokenFiles}: JSON audience → file]
   --resolve HOST=IP        pin a host name to an address, repeatable (local use; the address is still checked)  [CHAPERONE_RESOLVE, comma-separated]
   --log-level LEVEL        pino level (default info)                                            [CHAPERONE_LOG_LEVEL]
+  --background-nice N      nice value for V8's GC and compiler threads, 0-19 (default 19; 0 leaves them)  [CHAPERONE_BACKGROUND_NICE]
   --help, --version
 
 An address is host:port, [v6]:port or :port (all interfaces); port 0 picks a free port.
@@ -116,6 +117,8 @@ export interface Options {
   resolve: Map<string, string>;
   listen: { providers: ListenAddress; forwardProxy: ListenAddress; admin: ListenAddress };
   logLevel: string;
+  /** Nice value for V8's worker threads (0: left alone). See runtime/background-threads.ts. */
+  backgroundNice: number;
   help: boolean;
   version: boolean;
 }
@@ -132,6 +135,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'proxy-address': { type: 'string' },
       'admin-address': { type: 'string' },
       'log-level': { type: 'string' },
+      'background-nice': { type: 'string' },
       'controller-url': { type: 'string' },
       'controller-ca': { type: 'string' },
       'token-file': { type: 'string' },
@@ -154,6 +158,9 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     if (!match || isIP(match[2]!) === 0) throw new UsageError(`--resolve: "${entry}" is not HOST=IP`);
     resolve.set(match[1]!, match[2]!);
   }
+  const nice = values['background-nice'] ?? env.CHAPERONE_BACKGROUND_NICE ?? '19';
+  if (!/^\d{1,2}$/.test(nice) || Number(nice) > 19)
+    throw new UsageError(`--background-nice: "${nice}" is not a nice value from 0 to 19`);
   return {
     policy: values.policy ?? env.CHAPERONE_POLICY_FILE,
     identityTokens: identityTokenFiles(values['identity-token'], env),
@@ -174,6 +181,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       admin: address('admin-address', SIDECAR_ENV.adminAddress, `127.0.0.1:${SIDECAR_PORTS.admin}`),
     },
     logLevel: values['log-level'] ?? env.CHAPERONE_LOG_LEVEL ?? 'info',
+    backgroundNice: Number(nice),
     help: values.help ?? false,
     version: values.version ?? false,
   };
