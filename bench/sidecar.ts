@@ -29,6 +29,7 @@ import {
   type Target,
 } from './sidecar/load.ts';
 import { describeGenerator, loadGenerator, type RateRunner } from './sidecar/loadgen.ts';
+import { SIDECAR_NODE_FLAGS } from '../sidecar/src/runtime/node-flags.ts';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE));
@@ -166,6 +167,7 @@ async function main(): Promise<void> {
     );
     const sidecar = await startChild(
       [
+        ...SIDECAR_NODE_FLAGS, // as the image and the #! line start it
         SIDECAR_MAIN,
         '--policy',
         join(dir, 'policy.yaml'),

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { SIDECAR_DEFAULTS } from '../api/src/injection.ts';
+import { SIDECAR_NODE_FLAGS } from '../sidecar/src/runtime/node-flags.ts';
 import { REPO_ROOT } from './cluster/launcher.ts';
 
 const read = (file: string): string => readFileSync(join(REPO_ROOT, file), 'utf8');
@@ -83,7 +84,11 @@ describe('Dockerfile', () => {
   it('chaperone-proxy runs the sidecar bundle package.json names, with its validator and chunks', () => {
     const entry = stage('chaperone-proxy').lines.find((l) => l.startsWith('ENTRYPOINT'));
     const script = 'dist/sidecar/src/main.js';
-    expect(JSON.parse(entry!.slice('ENTRYPOINT'.length))).toEqual(['/nodejs/bin/node', script]);
+    expect(JSON.parse(entry!.slice('ENTRYPOINT'.length))).toEqual([
+      '/nodejs/bin/node',
+      ...SIDECAR_NODE_FLAGS,
+      script,
+    ]);
     expect(pkg.bin['chaperone-proxy']).toBe(script);
     // `npm run build` bundles after tsc: hack/bundle-sidecar.ts writes main.js over tsc's, the
     // validator beside it and chunks/ (sidecar/test/bundle.test.ts runs what it writes).

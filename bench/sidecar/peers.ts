@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { call, target, type Target } from './load.ts';
+import { SIDECAR_NODE_FLAGS } from '../../sidecar/src/runtime/node-flags.ts';
 
 export interface PeerContext {
   /** Scratch folder for configurations and logs. */
@@ -349,6 +350,7 @@ export async function chaperone(ctx: PeerContext, variant: ChaperoneVariant): Pr
     `chaperone-${variant}`,
     process.execPath,
     [
+      ...SIDECAR_NODE_FLAGS, // as the image and the #! line start it
       ctx.sidecarMain,
       '--policy',
       policy,
