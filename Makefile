@@ -52,6 +52,8 @@ typecheck: deps ## tsc --noEmit over the whole repository
 build: deps ## compile TypeScript into dist/, then bundle the sidecar into dist/sidecar/src/main.js
 	tsc -p tsconfig.build.json
 	node hack/bundle-sidecar.ts
+	@# npm links the bins of dependencies only: this makes `npx chaperone-proxy` find the project's own.
+	ln -sf ../../dist/sidecar/src/main.js node_modules/.bin/chaperone-proxy
 
 .PHONY: test-unit
 test-unit: deps ## unit tests only (no cluster)
