@@ -56,7 +56,8 @@ async function main(): Promise<number> {
   const lowered = lowerBackgroundThreads(options.backgroundNice);
   if (lowered.ok) log.debug({ event: 'background_threads', ...lowered }, 'V8 worker threads niced');
   else
-    log.warn(
+    // Expected where there is no /proc (a laptop); in a pod it is worth a look.
+    log[process.platform === 'linux' ? 'warn' : 'info'](
       { event: 'background_threads', ...lowered },
       `V8 worker threads left at their priority: ${lowered.reason}`,
     );
