@@ -54,7 +54,8 @@ async function main(): Promise<number> {
   const log = createLogger({ level: options.logLevel, base });
   logger = log;
   const lowered = lowerBackgroundThreads(options.backgroundNice);
-  if (lowered.ok) log.debug({ event: 'background_threads', ...lowered }, 'V8 worker threads niced');
+  if (lowered.ok)
+    log.debug({ event: 'background_threads', ...lowered }, `V8 worker threads at nice ${lowered.nice}`);
   else
     // Expected where there is no /proc (a laptop); in a pod it is worth a look.
     log[process.platform === 'linux' ? 'warn' : 'info'](
