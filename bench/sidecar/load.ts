@@ -164,6 +164,23 @@ export async function closedLoopCount(
 }
 
 /**
+ * Measures windows until the rate stops rising — `flat` windows in a row not `rise` above the best
+ * so far, at most `max` — and returns the best: a proxy's warm rate, not its warm-up's.
+ */
+export async function untilFlat<T extends { rps: number }>(
+  measure: () => Promise<T>,
+  { max = 8, flat = 2, rise = 0.05 } = {},
+): Promise<T> {
+  let best: T | undefined;
+  for (let window = 0, flatRun = 0; window < max && flatRun < flat; window++) {
+    const result = await measure();
+    flatRun = best && result.rps <= best.rps * (1 + rise) ? flatRun + 1 : 0;
+    if (!best || result.rps > best.rps) best = result;
+  }
+  return best!;
+}
+
+/**
  * CPU time (user + system) a process has used so far, in milliseconds (Linux /proc); with
  * `reaped`, also that of its children that exited and were waited for.
  */
