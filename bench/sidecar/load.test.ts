@@ -21,6 +21,12 @@ describe('untilFlat', () => {
     expect(result.rps).toBe(best);
   });
 
+  it('takes one window when told to (the direct call, which has no search to cap)', async () => {
+    let taken = 0;
+    const result = await untilFlat(() => Promise.resolve({ rps: 1000 * ++taken }), { max: 1 });
+    expect([taken, result.rps]).toEqual([1, 1000]);
+  });
+
   it('returns the best window whole (its CPU figure with its rate)', async () => {
     const windows = [
       { rps: 100, cpu: 0.3 },
