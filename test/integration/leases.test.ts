@@ -69,4 +69,17 @@ describe('LeaseCoordinator', () => {
     const totals = await follower.collect();
     expect(totals.get('policy-2')?.pods ?? 0).toBe(follower === b ? 1 : 0);
   });
+
+  it('stays stopped when stopped with a renewal in flight: its presence Lease is gone for good', async () => {
+    const c = replica('replica-c');
+    c.start(); // the first renewal is in flight at once
+    await c.stop();
+    await new Promise((resolve) => setTimeout(resolve, 2500)); // two renewal periods
+    const coordination = cluster.kc.makeApiClient(k8s.CoordinationV1Api);
+    const names = (await coordination.listNamespacedLease({ namespace: cluster.namespace })).items.map(
+      (l) => l.metadata?.name,
+    );
+    expect(names).not.toContain('chaperone-controller-replica-c');
+    expect(c.isLeader()).toBe(false);
+  });
 });

@@ -68,22 +68,33 @@ export class LeaseCoordinator {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
-    const { namespace, identity } = this.options;
+    // A renewal in flight would write the presence Lease back after its deletion (the stopped
+    // replica's counts summed until it expired) or take the leadership after the hand-over.
+    await this.inflight;
+    const { namespace } = this.options;
     await this.api.deleteNamespacedLease({ name: this.replicaName(), namespace }).catch(() => undefined);
-    if (this.leading) {
-      // Hand over at once instead of making the next leader wait for expiry.
+    if (this.leading) await this.handOver();
+    this.leading = false;
+  }
+
+  /** Marks the leader Lease expired at once instead of making the next leader wait for expiry. */
+  private async handOver(): Promise<void> {
+    const { namespace, identity } = this.options;
+    // A conflict (the follower's read of the same version) is retried from a fresh read.
+    for (let attempt = 0; attempt < 3; attempt++) {
       const lease = await this.api
         .readNamespacedLease({ name: LEADER_LEASE, namespace })
         .catch(() => undefined);
-      if (lease?.spec?.holderIdentity === identity) {
-        lease.spec.renewTime = microTime(new Date(0));
-        await this.api
-          .replaceNamespacedLease({ name: LEADER_LEASE, namespace, body: lease })
-          .catch(() => undefined);
-      }
+      if (lease?.spec?.holderIdentity !== identity) return;
+      lease.spec.renewTime = microTime(new Date(0));
+      const written = await this.api
+        .replaceNamespacedLease({ name: LEADER_LEASE, namespace, body: lease })
+        .then(() => true)
+        .catch(() => false);
+      if (written) return;
     }
-    this.leading = false;
   }
 
   /** Sums the counts of every replica whose presence Lease is fresh. */
