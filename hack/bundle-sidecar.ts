@@ -57,6 +57,8 @@ export interface SidecarBundle {
   /** The entry point (main.js) and everything written, as paths. */
   main: string;
   files: { path: string; bytes: number }[];
+  /** main.js and the chunks it imports statically: the files Node reads at start. */
+  startFiles: string[];
   /** Source files and package files in main.js and the chunks it imports: evaluated or parsed at start. */
   atStart: string[];
   /** Node builtins those import as ES modules (each is loaded at start, lazy exports and all). */
@@ -115,6 +117,7 @@ export async function bundleSidecar(outdir: string): Promise<SidecarBundle> {
     files: Object.entries(outputs)
       .filter(([path]) => !path.endsWith('.map'))
       .map(([path, out]) => ({ path: join(ROOT, path), bytes: out.bytes })),
+    startFiles: [...atStart].map((key) => join(ROOT, key)),
     atStart: [...new Set(startOutputs.flatMap((o) => Object.keys(o.inputs)))],
     builtinImports: [
       ...new Set(

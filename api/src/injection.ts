@@ -23,7 +23,7 @@ export const INJECTION_ANNOTATIONS = {
   excludeContainers: `${GROUP}/exclude-containers`,
   /** Comma-separated extra token audiences, e.g. `api://AzureADTokenExchange,sts.amazonaws.com`. */
   tokenAudiences: `${GROUP}/token-audiences`,
-  /** Lifetime of the projected tokens, seconds (600 … 86400). */
+  /** Lifetime of the projected tokens, seconds (600 to 86400). */
   tokenExpirationSeconds: `${GROUP}/token-expiration-seconds`,
   /** `native` (init container with restartPolicy Always, the default) or `container`. */
   sidecarMode: `${GROUP}/sidecar-mode`,
@@ -75,7 +75,7 @@ export const SIDECAR_ENV = {
   controllerUrl: 'CHAPERONE_CONTROLLER_URL',
   /** PEM CA certificate(s) that signed the controller's serving certificate. */
   controllerCa: 'CHAPERONE_CONTROLLER_CA',
-  /** JSON object: token audience → absolute file path of its projected token. */
+  /** JSON object: token audience -> absolute file path of its projected token. */
   tokenFiles: 'CHAPERONE_TOKEN_FILES',
   /** `host:port` of the admin listener (all interfaces, so the kubelet's probes reach it). */
   adminAddress: 'CHAPERONE_ADMIN_ADDRESS',

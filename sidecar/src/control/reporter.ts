@@ -43,7 +43,7 @@ function subtract<T extends { count: number }>(
 export class RefusalReporter {
   private refusals = new Map<string, Refusal>();
   private findings = new Map<string, Finding>();
-  /** provider name → the policy that declares it, from the bundle in force. */
+  /** provider name -> the policy that declares it, from the bundle in force. */
   private owners = new Map<string, string>();
   private fallbackPolicy: string | undefined;
 

@@ -2,6 +2,9 @@
 // anchors that decide which text is worth running them on, the co-occurrence vocabulary, and what
 // marks text that discusses injection rather than attempts it. Data, kept apart from the scoring
 // in injection.ts; measured against test/corpus/prompt-injection.jsonl.
+//
+// Characters above U+00FF (curly quotes, dashes) are written as \u escapes: V8 holds a source file
+// with even one of them at two bytes a character, and in the bundle that file is main.js.
 export type InjectionCategory =
   | 'instruction-override'
   | 'role-hijack'
@@ -71,12 +74,12 @@ const RAW_SIGNALS: readonly Signal[] = [
   {
     category: 'instruction-override',
     weight: 55,
-    re: /\bnew\s+(?:system\s+)?(?:instructions|rules|directives?)\s*[:\-—]\s*(?:you\s+(?:are|must|will|should|shall)|always|never|ignore|from\s+now)/i,
+    re: /\bnew\s+(?:system\s+)?(?:instructions|rules|directives?)\s*[:\-\u2014]\s*(?:you\s+(?:are|must|will|should|shall)|always|never|ignore|from\s+now)/i,
   },
   {
     category: 'instruction-override',
     weight: 40,
-    re: /\b(?:your|the)\s+(?:new|real|true|actual|updated)\s+(?:instructions|task|purpose|goal|objective|directive|mission)\s+(?:is|are|now)\b|\bnew\s+(?:system\s+)?(?:instructions|rules|directives?)\s*(?:[:\-—]|follow)/i,
+    re: /\b(?:your|the)\s+(?:new|real|true|actual|updated)\s+(?:instructions|task|purpose|goal|objective|directive|mission)\s+(?:is|are|now)\b|\bnew\s+(?:system\s+)?(?:instructions|rules|directives?)\s*(?:[:\-\u2014]|follow)/i,
   },
   {
     category: 'instruction-override',
@@ -171,7 +174,7 @@ const RAW_SIGNALS: readonly Signal[] = [
   {
     category: 'prompt-extraction',
     weight: 50,
-    re: /\b(?:repeat|print|output|copy|recite|return)\s+(?:back\s+)?(?:all\s+(?:of\s+)?|everything\s+)?(?:the\s+)?(?:text|words|everything|content|lines?|messages?|instructions)\s+(?:that\s+(?:appears?|came|is|was)\s+)?(?:above|before\s+this|preceding)|\beverything\s+(?:above|before)\s+this\s+(?:line|message|point)|\b(?:verbatim|word\s+for\s+word)\b[^.\n]{0,40}\b(?:instructions|prompt|above|system)|\b(?:starting|beginning|start)\s+with\s+["'“]you\s+are\b/i,
+    re: /\b(?:repeat|print|output|copy|recite|return)\s+(?:back\s+)?(?:all\s+(?:of\s+)?|everything\s+)?(?:the\s+)?(?:text|words|everything|content|lines?|messages?|instructions)\s+(?:that\s+(?:appears?|came|is|was)\s+)?(?:above|before\s+this|preceding)|\beverything\s+(?:above|before)\s+this\s+(?:line|message|point)|\b(?:verbatim|word\s+for\s+word)\b[^.\n]{0,40}\b(?:instructions|prompt|above|system)|\b(?:starting|beginning|start)\s+with\s+["'\u201c]you\s+are\b/i,
   },
   {
     category: 'prompt-extraction',
@@ -292,7 +295,7 @@ const ANCHORS = [
   // extraction and references to the model's configuration
   String.raw`system ?(?:prompt|message|instruc)|(?:initial|original|hidden|secret|pre-?|developer|confidential) ?(?:prompt|instruc|message|directive)|prompt (?:you were given|above)|your (?:\w+ )?(?:instruc|rule|guideline|guidance|prompt|preamble|persona|programming|training|directive|limitation|restriction|filter|configuration|setup|constraint|guardrail|system)`,
   String.raw`(?:you (?:were|have been|got|received|'ve been)|(?:it|you) (?:was|were) given)|developers? (?:gave|set|wrote|told|tell|said)|came before|(?:previous|prior|earlier) (?:limitation|restriction|rule|instruction|guideline)|what (?:did )?(?:the developers?|your (?:developers?|creators?|operators?))`,
-  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:(?:that )?(?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'“]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)|(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
+  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:(?:that )?(?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'\u201c]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)|(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
   // delimiters
   String.raw`<\||\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|system_prompt|instructions?|user|human|tool_result|document|context)>|#{2}|={3}|-{3}|\*{3}|\[{1,2}(?:system|admin|developer)|"role"|\n\n(?:human|assistant|system):|(?:^|\n)\s*(?:system|developer)\s*(?:message|prompt)?\s*:|end of (?:the )?(?:user )?(?:input|prompt|document|context|instructions)`,
   // encoding
@@ -311,7 +314,7 @@ export const INDIRECT_TRIGGER = new RegExp(INDIRECT_ANCHORS.join('|'), 'i');
 
 // Text about injection rather than an attempt: quoted, or a question about the technique.
 export const META =
-  /\bprompt[\s-]injections?\b|\bjailbreak(?:s|ing)?\s+(?:attempts?|attacks?|prompts?|techniques?|detection)|\b(?:detect|detecting|prevent|preventing|defend(?:ing)?\s+against|protect(?:ing)?\s+against|mitigat\w*|classif\w*|flag(?:ging)?|filter(?:ing)?)\b[^.?\n]{0,50}\b(?:injections?|jailbreaks?|attacks?|malicious\s+prompts?)|\b(?:phrases?|strings?|inputs?|messages?|examples?)\s+(?:like|such\s+as)\s+["'“‘]|\b(?:attackers?|hackers?|malicious\s+users?)\s+(?:might|may|could|often|sometimes|try|use|write|type)|\b(?:what\s+(?:does|do|is|are)|explain|meaning\s+of|how\s+(?:does|do|is|are))\b[^.?\n]{0,40}(?:<\||\[INST|<<SYS|token|delimiter|chatml|template|jailbreak|\bDAN\b)/i;
+  /\bprompt[\s-]injections?\b|\bjailbreak(?:s|ing)?\s+(?:attempts?|attacks?|prompts?|techniques?|detection)|\b(?:detect|detecting|prevent|preventing|defend(?:ing)?\s+against|protect(?:ing)?\s+against|mitigat\w*|classif\w*|flag(?:ging)?|filter(?:ing)?)\b[^.?\n]{0,50}\b(?:injections?|jailbreaks?|attacks?|malicious\s+prompts?)|\b(?:phrases?|strings?|inputs?|messages?|examples?)\s+(?:like|such\s+as)\s+["'\u201c\u2018]|\b(?:attackers?|hackers?|malicious\s+users?)\s+(?:might|may|could|often|sometimes|try|use|write|type)|\b(?:what\s+(?:does|do|is|are)|explain|meaning\s+of|how\s+(?:does|do|is|are))\b[^.?\n]{0,40}(?:<\||\[INST|<<SYS|token|delimiter|chatml|template|jailbreak|\bDAN\b)/i;
 
 // Co-occurrence, for the paraphrases the phrases above miss: a reference to the model's own
 // configuration ("your guidelines", "the rules you were given", "all that came before") near a verb
