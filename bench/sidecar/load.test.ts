@@ -1,6 +1,7 @@
-// untilFlat: how many closed-loop windows the max-rate search's ceiling takes, and which it keeps.
+// untilFlat: how many closed-loop windows the max-rate search's ceiling takes, and which it keeps;
+// RateBisection: where the search ends for a proxy whose limit is known.
 import { describe, expect, it } from '@jest/globals';
-import { untilFlat } from './load.ts';
+import { RateBisection, untilFlat } from './load.ts';
 
 describe('untilFlat', () => {
   it.each([
@@ -36,5 +37,32 @@ describe('untilFlat', () => {
     ];
     let i = 0;
     await expect(untilFlat(() => Promise.resolve(windows[i++]!))).resolves.toEqual({ rps: 300, cpu: 0.12 });
+  });
+});
+
+describe('RateBisection', () => {
+  // A proxy that serves everything up to `limit`: the search ends within 2 % (or 25 rps) below it.
+  it.each([
+    ['limit in the middle of the range', 5000, 6000],
+    ['limit just under the ceiling', 8000, 8100],
+    ['limit above 1.1x the ceiling: the search stops at the top', 20000, 6000],
+    ['a low limit (LiteLLM-like)', 170, 1300],
+  ])('%s', (_, limit, ceiling) => {
+    const search = new RateBisection(ceiling);
+    const tried: number[] = [];
+    while (!search.done) {
+      tried.push(search.next);
+      search.record(search.next <= limit);
+    }
+    const top = Math.min(limit, Math.ceil(ceiling * 1.1));
+    expect(search.result).toBeLessThanOrEqual(top);
+    expect(search.result).toBeGreaterThanOrEqual(Math.floor(top - Math.max(25, top * 0.02) - 10));
+    expect(tried.length).toBeLessThan(12);
+  });
+
+  it('is 0 when nothing passes', () => {
+    const search = new RateBisection(1000);
+    while (!search.done) search.record(false);
+    expect(search.result).toBe(0);
   });
 });

@@ -181,6 +181,39 @@ export async function untilFlat<T extends { rps: number }>(
 }
 
 /**
+ * A bisection for the highest rate that passes, from 0 to 1.1x a ceiling, to within 2 % (or 25 rps):
+ * the rate to try next, then whether it passed. Kept apart from the probing so that several
+ * searches can take their steps in turn.
+ */
+export class RateBisection {
+  #lo = 0;
+  #hi: number;
+
+  constructor(ceiling: number) {
+    this.#hi = Math.ceil(ceiling * 1.1);
+  }
+
+  get done(): boolean {
+    return this.#hi - this.#lo <= Math.max(25, this.#hi * 0.02);
+  }
+
+  /** The rate to try next. */
+  get next(): number {
+    return Math.round((this.#lo + this.#hi) / 2);
+  }
+
+  record(passed: boolean): void {
+    if (passed) this.#lo = this.next;
+    else this.#hi = this.next;
+  }
+
+  /** The highest rate that passed, rounded down to 10 rps (0 if none did). */
+  get result(): number {
+    return Math.floor(this.#lo / 10) * 10;
+  }
+}
+
+/**
  * CPU time (user + system) a process has used so far, in milliseconds (Linux /proc); with
  * `reaped`, also that of its children that exited and were waited for.
  */
