@@ -149,8 +149,8 @@ async function closedLoopCeiling(r: Running): Promise<{ rps: number; cpuMsPerReq
  * The highest rate (to 2 %) each proxy serves with p99 under budget, by bisection under its
  * closed-loop ceiling. The searches take their 2 s steps in turn (the order rotated every step), so
  * that a noisy minute on the machine falls on every proxy's search rather than on one of them: the
- * ratios are what the report judges. Searched one after another, the redaction
- * row's ratio to the floor read 0.55x, 0.50x and 0.35x in three runs of one data path.
+ * ratios are what the report judges. Searched one after another, the redaction row's ratio to the
+ * floor read 0.55x, 0.50x and 0.35x in three runs of one data path.
  */
 async function maxRates(run: RateRunner, searches: { r: Running; ceiling: number }[]): Promise<void> {
   const passes = async (t: Target, rate: number): Promise<boolean> => {
