@@ -310,8 +310,10 @@ async function main(): Promise<void> {
       if (r.pid) searches.push({ r, ceiling: rps });
     }
     const work = maxRates(generator.run, searches);
-    const peaks = await Promise.all(searches.map(({ r }) => peakRss(r.pid!, work, true)));
-    searches.forEach(({ r }, i) => (r.record.rssLoadMb = peaks[i]!.peakMb));
+    // One sampler a process: the allowlist and CONNECT rows are one sidecar.
+    const pids = [...new Set(searches.map(({ r }) => r.pid!))];
+    const peaks = await Promise.all(pids.map((pid) => peakRss(pid, work, true)));
+    for (const { r } of searches) r.record.rssLoadMb = peaks[pids.indexOf(r.pid!)]!.peakMb;
     for (let i = 0; i < ROUNDS; i++) {
       log(`round ${i + 1} of ${ROUNDS}…`);
       // Rotate the order so that no target always follows the same neighbour's leftovers.

@@ -107,17 +107,17 @@ export async function bundleSidecar(outdir: string): Promise<SidecarBundle> {
   if (!(relative(ROOT, SPAWNS_VALIDATOR) in sidecar.metafile.outputs[mainKey]!.inputs))
     throw new Error(`${relative(ROOT, SPAWNS_VALIDATOR)} left main.js: it would not find validate-child.js`);
   // main.js and the chunks it imports statically: what Node loads at start.
-  const atStart = new Set([mainKey]);
-  for (const key of atStart)
+  const startKeys = new Set([mainKey]);
+  for (const key of startKeys)
     for (const i of sidecar.metafile.outputs[key]!.imports)
-      if (i.kind === 'import-statement' && !i.external) atStart.add(i.path);
-  const startOutputs = [...atStart].map((key) => sidecar.metafile.outputs[key]!);
+      if (i.kind === 'import-statement' && !i.external) startKeys.add(i.path);
+  const startOutputs = [...startKeys].map((key) => sidecar.metafile.outputs[key]!);
   return {
     main: join(ROOT, mainKey),
     files: Object.entries(outputs)
       .filter(([path]) => !path.endsWith('.map'))
       .map(([path, out]) => ({ path: join(ROOT, path), bytes: out.bytes })),
-    startFiles: [...atStart].map((key) => join(ROOT, key)),
+    startFiles: [...startKeys].map((key) => join(ROOT, key)),
     atStart: [...new Set(startOutputs.flatMap((o) => Object.keys(o.inputs)))],
     builtinImports: [
       ...new Set(

@@ -106,7 +106,7 @@ describe('the sidecar bundle', () => {
       readFileSync(file, 'utf8')
         .split('\n')
         .flatMap((line, i) =>
-          [...line].some((c) => c.charCodeAt(0) > 0xff) ? [`${file}:${i + 1}: ${line.trim()}`] : [],
+          /[\u0100-\u{10ffff}]/u.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [],
         ),
     );
     expect(wide).toEqual([]);

@@ -82,7 +82,8 @@ export class LeaseCoordinator {
   /** Marks the leader Lease expired at once instead of making the next leader wait for expiry. */
   private async handOver(): Promise<void> {
     const { namespace, identity } = this.options;
-    // A conflict (the follower's read of the same version) is retried from a fresh read.
+    // A failed write (a conflict with the follower's write of the same version, say) is retried
+    // from a fresh read.
     for (let attempt = 0; attempt < 3; attempt++) {
       const lease = await this.api
         .readNamespacedLease({ name: LEADER_LEASE, namespace })
