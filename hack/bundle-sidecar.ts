@@ -60,7 +60,7 @@ export interface SidecarBundle {
   /** main.js and the chunks it imports statically: the files Node reads at start. */
   startFiles: string[];
   /** Source files and package files in main.js and the chunks it imports: evaluated or parsed at start. */
-  atStart: string[];
+  startInputs: string[];
   /** Node builtins those import as ES modules (each is loaded at start, lazy exports and all). */
   builtinImports: string[];
 }
@@ -118,7 +118,7 @@ export async function bundleSidecar(outdir: string): Promise<SidecarBundle> {
       .filter(([path]) => !path.endsWith('.map'))
       .map(([path, out]) => ({ path: join(ROOT, path), bytes: out.bytes })),
     startFiles: [...startKeys].map((key) => join(ROOT, key)),
-    atStart: [...new Set(startOutputs.flatMap((o) => Object.keys(o.inputs)))],
+    startInputs: [...new Set(startOutputs.flatMap((o) => Object.keys(o.inputs)))],
     builtinImports: [
       ...new Set(
         startOutputs.flatMap((o) =>

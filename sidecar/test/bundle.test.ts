@@ -90,7 +90,7 @@ describe('the sidecar bundle', () => {
   it.each(['jose', 'yaml', 'typebox', '@bufbuild/cel', '@kubernetes/client-node', '@opentelemetry/api'])(
     'has no code of %s in the files it loads at start',
     (pkg) => {
-      expect(bundle.atStart.filter((file) => file.includes(`node_modules/${pkg}/`))).toEqual([]);
+      expect(bundle.startInputs.filter((file) => file.includes(`node_modules/${pkg}/`))).toEqual([]);
     },
   );
 
