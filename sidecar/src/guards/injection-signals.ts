@@ -282,35 +282,49 @@ export const SIGNALS: readonly Signal[] = RAW_SIGNALS.map((s) => ({
 // The first pass, over all scored text at once: a piece of text without any of these anchors cannot
 // match a signal above (the corpus test checks that), so only pieces with one are scored. They are
 // the words each signal is built around, kept specific: this pass runs on every request.
-const ANCHORS = [
+//
+// Most anchors are words that begin a word in every signal built on them, so they are tried only
+// where a word begins (one `\b` in front of them all): irregexp then spends one boundary check at
+// most positions instead of trying each alternative, 2.5x faster on a benign message. The few that
+// can start inside a word or on punctuation are kept apart, without it.
+const WORD_ANCHORS = [
   // override
   String.raw`ignor|disregard|forget|overrid|bypass|neglect|discard|abandon|set aside|throw (?:out|away)|ditch|scrap|drop (?:your|all|the|every)`,
-  String.raw`(?:not|n't|stop|no longer) (?:follow|obey|adher|comply|listen)|comply with|obey|no longer appl|void|revoked|obsolete|outdated|suspended|use these`,
+  String.raw`(?:not|stop|no longer) (?:follow|obey|adher|comply|listen)|comply with|obey|no longer appl|void|revoked|obsolete|outdated|suspended|use these`,
   String.raw`new (?:system )?(?:instruc|rule|directive)|(?:new|real|true|actual|updated) (?:task|purpose|goal|objective|directive|mission|instruc)|from now on|(?:instead|rather),? (?:you|do the following)`,
   String.raw`grant (?:the user|me)|privilege|the user (?:is|has)`,
   // role
-  String.raw`unrestrict|unfilter|uncensor|jailbr|unaligned|rogue|amoral|unbound|\bevil\b| mode\b|pretend|anything now|\b(?:dan|stan|dude|aim|omega)\b|antigpt|betterdan|gpt\b`,
+  String.raw`unrestrict|unfilter|uncensor|jailbr|unaligned|rogue|amoral|unbound|evil\b|mode\b|pretend|anything now|(?:dan|stan|dude|aim|omega)\b|antigpt|betterdan`,
   String.raw`(?:bound|restricted|limited|constrained|governed) by|without (?:any )?(?:safety |content |ethical )?(?:filter|censor|restrict|limit|rule|guideline|moral|warning|safety)|no (?:rules|restriction|filter|guideline|limit|ethic|moral|censor)`,
   String.raw`you(?:'re| are) (?:now|no longer)|you have been|freed|liberat|unlock|refuse|abide|(?:ethical|moral|safety|content) (?:guideline|constraint|restriction|filter|rule|polic|setting|protocol|safeguard|training)`,
   // extraction and references to the model's configuration
   String.raw`system ?(?:prompt|message|instruc)|(?:initial|original|hidden|secret|pre-?|developer|confidential) ?(?:prompt|instruc|message|directive)|prompt (?:you were given|above)|your (?:\w+ )?(?:instruc|rule|guideline|guidance|prompt|preamble|persona|programming|training|directive|limitation|restriction|filter|configuration|setup|constraint|guardrail|system)`,
   String.raw`(?:you (?:were|have been|got|received|'ve been)|(?:it|you) (?:was|were) given)|developers? (?:gave|set|wrote|told|tell|said)|came before|(?:previous|prior|earlier) (?:limitation|restriction|rule|instruction|guideline)|what (?:did )?(?:the developers?|your (?:developers?|creators?|operators?))`,
-  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:(?:that )?(?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'\u201c]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)|(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
+  String.raw`(?:text|words|everything|content|lines?|messages?|instructions) (?:(?:that )?(?:appears?|came|comes|is|was|were) |written )?(?:above|before|preceding|prior to)|verbatim|word for word|with ["'\u201c]you are|first \d+ (?:word|line|character|token|sentence)|(?:anything|everything|all) (?:hidden|invisible|above)`,
   // delimiters
-  String.raw`<\||\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|system_prompt|instructions?|user|human|tool_result|document|context)>|#{2}|={3}|-{3}|\*{3}|\[{1,2}(?:system|admin|developer)|"role"|\n\n(?:human|assistant|system):|(?:^|\n)\s*(?:system|developer)\s*(?:message|prompt)?\s*:|end of (?:the )?(?:user )?(?:input|prompt|document|context|instructions)`,
+  String.raw`end of (?:the )?(?:user )?(?:input|prompt|document|context|instructions)`,
   // encoding
   String.raw`decod|decrypt|unscrambl|(?:convert|translate) (?:this|the following|it|these)|(?:base64|rot-?13|hex|binary|morse|leetspeak)[\s-]*(?:encoded\s+)?(?:instruc|command|payload|message)`,
   // exfiltration: anchored on where the data would go
-  String.raw`!\[|https?:\/\/|www\.|\w@[\w-]+\.|exfiltrat|(?:this|the) (?:url|address|endpoint|server|webhook)|the following|\.env\b|id_rsa|~\/|(?:render|include|embed|output) (?:this |the following )?(?:markdown )?image`,
+  String.raw`https?:\/\/|www\.|exfiltrat|(?:this|the) (?:url|address|endpoint|server|webhook)|the following|(?:render|include|embed|output) (?:this |the following )?(?:markdown )?image`,
+];
+const OTHER_ANCHORS = [
+  String.raw`n't (?:follow|obey|adher|comply|listen)|gpt\b`,
+  // "provided" may follow "was" with no space between in its signal
+  String.raw`(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
+  String.raw`<\||\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|system_prompt|instructions?|user|human|tool_result|document|context)>|#{2}|={3}|-{3}|\*{3}|\[{1,2}(?:system|admin|developer)|"role"|\n\n(?:human|assistant|system):|(?:^|\n)\s*(?:system|developer)\s*(?:message|prompt)?\s*:`,
+  String.raw`!\[|\w@[\w-]+\.|\.env\b|id_rsa|~\/`,
 ];
 // Text from tools and documents also has the anchors of the signals that speak to the model.
 const INDIRECT_ANCHORS = [
-  String.raw`if you are (?:an? )?(?:ai|llm|language model|assistant|chatbot|gpt|claude|bot)|note (?:to|for)|\b(?:ai|assistant|llm|chatbot|model|agent|bot)s?\s*[,:]|(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this|(?:do not|don't|never) (?:tell|inform|mention|reveal|let)|(?:without|before) (?:telling|informing|asking)|user (?:must not|should not|shouldn't)`,
+  String.raw`if you are (?:an? )?(?:ai|llm|language model|assistant|chatbot|gpt|claude|bot)|note (?:to|for)|(?:ai|assistant|llm|chatbot|model|agent|bot)s?\s*[,:]|(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing) this|(?:do not|don't|never) (?:tell|inform|mention|reveal|let)|(?:without|before) (?:telling|informing|asking)|user (?:must not|should not|shouldn't)`,
   String.raw`the (?:assistant|ai|model|agent|llm|chatbot) (?:must|should|will|shall|is required)|important|urgent|attention|notice|(?:instruc\w*|note|message|reminder|directive)s? (?:for|to) (?:the |any |all )?(?:ai|llm|assistant|model|summari|agent|chatbot|bot)|(?:hey|hello|hi|dear|p\.?s\.? to the) (?:ai|language model|llm|assistant|chatbot|model|agent)`,
 ];
-export const TRIGGER = new RegExp([...ANCHORS, ...INDIRECT_ANCHORS].join('|'), 'i');
-export const TRIGGER_ALL = new RegExp(ANCHORS.join('|'), 'gi');
-export const INDIRECT_TRIGGER = new RegExp(INDIRECT_ANCHORS.join('|'), 'i');
+const anchorSource = (words: readonly string[], other: readonly string[] = []): string =>
+  [`\\b(?:${words.join('|')})`, ...other].join('|');
+export const TRIGGER = new RegExp(anchorSource([...WORD_ANCHORS, ...INDIRECT_ANCHORS], OTHER_ANCHORS), 'i');
+export const TRIGGER_ALL = new RegExp(anchorSource(WORD_ANCHORS, OTHER_ANCHORS), 'gi');
+export const INDIRECT_TRIGGER = new RegExp(anchorSource(INDIRECT_ANCHORS), 'i');
 
 // Text about injection rather than an attempt: quoted, or a question about the technique.
 export const META =

@@ -77,9 +77,14 @@ function decodedBlobs(text: string): string {
   return decoded;
 }
 
-/** Weights of the signals found in `text`, per category. */
-function signalsIn(text: string, indirect: boolean, found: Map<InjectionCategory, number[]>): void {
-  if (!TRIGGER.test(text)) return;
+/** Weights of the signals found in `text`, per category; `anchored` when an anchor pass found one. */
+function signalsIn(
+  text: string,
+  indirect: boolean,
+  found: Map<InjectionCategory, number[]>,
+  anchored = false,
+): void {
+  if (!anchored && !TRIGGER.test(text)) return;
   for (const signal of SIGNALS) {
     if (signal.indirectOnly && !indirect) continue;
     signal.re.lastIndex = 0;
@@ -144,10 +149,14 @@ function revealed(text: string): string {
  * own instructions, or the model's words).
  */
 export function scoreInjection(text: string, kind: SegmentKind): InjectionScore {
+  return score(text, kind, false);
+}
+
+function score(text: string, kind: SegmentKind, anchored: boolean): InjectionScore {
   if (kind === 'system' || kind === 'assistant') return NONE;
   const indirect = kind === 'tool-result' || kind === 'document' || kind === 'tool-args';
   const found = new Map<InjectionCategory, number[]>();
-  signalsIn(text, indirect, found);
+  signalsIn(text, indirect, found, anchored);
   // Smuggled text: invisible characters are an encoding trick, and what they hide is scored too.
   if (BEYOND_LATIN1.test(text)) {
     const tags = text.match(TAG_CHARACTERS)?.length ?? 0;
@@ -212,7 +221,9 @@ export function scorePieces(pieces: readonly ScoredText[]): { index: number; sco
   if (eligible.length === 0) return best;
   const texts = eligible.map((i) => pieces[i]!.text);
   const joined = texts.length === 1 ? texts[0]! : texts.join(SEPARATOR);
-  const marked = new Set<number>();
+  // Pieces an anchor was found in, and those worth scoring for smuggled text alone.
+  const anchored = new Set<number>();
+  const smuggled = new Set<number>();
   // Anchors: at most one hit per piece (the search jumps to the next piece after one).
   TRIGGER_ALL.lastIndex = 0;
   let piece = 0;
@@ -223,7 +234,7 @@ export function scorePieces(pieces: readonly ScoredText[]): { index: number; sco
       offset += texts[piece]!.length + SEPARATOR.length;
       piece++;
     }
-    marked.add(piece);
+    anchored.add(piece);
     offset += texts[piece]!.length + SEPARATOR.length;
     piece++;
     if (piece >= texts.length) break;
@@ -232,15 +243,16 @@ export function scorePieces(pieces: readonly ScoredText[]): { index: number; sco
   for (let k = 0; k < texts.length; k++) {
     const kind = pieces[eligible[k]!]!.kind;
     const indirect = kind === 'tool-result' || kind === 'document' || kind === 'tool-args';
-    if (indirect && !marked.has(k) && INDIRECT_TRIGGER.test(texts[k]!)) marked.add(k);
+    if (indirect && !anchored.has(k) && INDIRECT_TRIGGER.test(texts[k]!)) anchored.add(k);
   }
   if (BEYOND_LATIN1.test(joined) || /base64|b64|encoded/i.test(joined)) {
-    for (let k = 0; k < texts.length; k++) if (SMUGGLING.test(texts[k]!)) marked.add(k);
+    for (let k = 0; k < texts.length; k++) if (!anchored.has(k) && SMUGGLING.test(texts[k]!)) smuggled.add(k);
   }
-  for (const k of marked) {
+  for (const k of [...anchored, ...smuggled]) {
     const index = eligible[k]!;
-    const score = scoreInjection(pieces[index]!.text, pieces[index]!.kind);
-    if (score.score > best.score.score) best = { index, score };
+    // An anchored piece skips scoreInjection's own anchor test: it would find what this pass found.
+    const found = score(pieces[index]!.text, pieces[index]!.kind, anchored.has(k));
+    if (found.score > best.score.score) best = { index, score: found };
   }
   return best;
 }
