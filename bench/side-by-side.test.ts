@@ -54,6 +54,7 @@ function record(
     isChaperone: name.startsWith('Chaperone'),
     rounds,
     maxRate,
+    maxRates: [maxRate],
     maxClosedRps: maxRate * 1.2,
     closedCpuMsPerRequest: 0.25,
     rssIdleMb: 50,
@@ -212,6 +213,16 @@ describe('side-by-side report', () => {
     expect(md).toMatch(/\| 25\.0 \| 50 \/ 80 \|$/m);
     expect(md).toContain('- met: Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps — 0.500 ms');
     expect(md).toContain('- litellm: 1.0.0');
+  });
+
+  it('prints the median of several max-rate searches with their spread', () => {
+    const searched: BenchResults = {
+      ...results,
+      targets: results.targets.map((t) =>
+        t.name === 'Chaperone, allowlist only' ? { ...t, maxRate: 4000, maxRates: [4400, 3100, 4000] } : t,
+      ),
+    };
+    expect(renderMarkdown(searched)).toMatch(/\| 4000 \(3100–4400\) \| 0\.80× \|/);
   });
 });
 

@@ -37,6 +37,7 @@ import {
 } from './sidecar/loadgen.ts';
 import * as peers from './sidecar/peers.ts';
 import {
+  median,
   renderMarkdown,
   type BenchResults,
   type RoundFigures,
@@ -46,6 +47,9 @@ import {
 
 const SCALE = Number(process.env.BENCH_SCALE ?? '1');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
+// The max-rate search, repeated: one search's result moved by up to 1.7x between runs (nginx 8960
+// and 4710 rps), so the report takes the median of several, each before a round.
+const SEARCHES = Number(process.env.BENCH_SEARCHES ?? String(ROUNDS));
 const ONLY = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
 const scaled = (n: number): number => Math.max(1, Math.round(n * SCALE));
 const CONNECTIONS = 16;
@@ -118,6 +122,7 @@ async function startAll(ctx: peers.PeerContext): Promise<Running[]> {
       isChaperone: p.name.startsWith('Chaperone'),
       rounds: [],
       maxRate: 0,
+      maxRates: [],
       maxClosedRps: 0,
       closedCpuMsPerRequest: NaN,
       rssIdleMb: p.pid ? treeRssMb(p.pid) : NaN,
@@ -150,7 +155,8 @@ async function closedLoopCeiling(r: Running): Promise<{ rps: number; cpuMsPerReq
  * closed-loop ceiling. The searches take their 2 s steps in turn (the order rotated every step), so
  * that a noisy minute on the machine falls on every proxy's search rather than on one of them: the
  * ratios are what the report judges. Searched one after another, the redaction row's ratio to the
- * floor read 0.55x, 0.50x and 0.35x in three runs of one data path.
+ * floor read 0.55x, 0.50x and 0.35x in three runs of one data path. Appends what each search
+ * found to the row's `maxRates`.
  */
 async function maxRates(run: RateRunner, searches: { r: Running; ceiling: number }[]): Promise<void> {
   const passes = async (t: Target, rate: number): Promise<boolean> => {
@@ -166,7 +172,7 @@ async function maxRates(run: RateRunner, searches: { r: Running; ceiling: number
       // One retry on a failed step: a single noisy second on a shared machine is not the proxy's limit.
       search.record((await passes(r.target, rate)) || (await passes(r.target, rate)));
       if (search.done) {
-        r.record.maxRate = search.result;
+        r.record.maxRates.push(search.result);
         log(`  ${r.name}: ${search.result} rps (closed loop ${ceiling.toFixed(0)} rps)`);
       }
     }
@@ -300,7 +306,7 @@ async function main(): Promise<void> {
       await sequential(r.target, scaled(200));
       await closedLoop(r.target, CONNECTIONS, scaled(1000));
     }
-    log(`highest arrival rate with p99 < ${P99_BUDGET_MS} ms…`);
+    log('closed-loop ceilings…');
     const searches: { r: Running; ceiling: number }[] = [];
     for (const r of running) {
       const { rps, cpuMsPerRequest } = await closedLoopCeiling(r);
@@ -309,12 +315,21 @@ async function main(): Promise<void> {
       // The direct call's limit is the load generator's and the provider's, sharing CPU 0.
       if (r.pid) searches.push({ r, ceiling: rps });
     }
-    const work = maxRates(generator.run, searches);
     // One sampler a process: the allowlist and CONNECT rows are one sidecar.
     const pids = [...new Set(searches.map(({ r }) => r.pid!))];
-    const peaks = await Promise.all(pids.map((pid) => peakRss(pid, work, true)));
-    for (const { r } of searches) r.record.rssLoadMb = peaks[pids.indexOf(r.pid!)]!.peakMb;
-    for (let i = 0; i < ROUNDS; i++) {
+    for (let i = 0; i < Math.max(ROUNDS, SEARCHES); i++) {
+      if (i < SEARCHES) {
+        log(`highest arrival rate with p99 < ${P99_BUDGET_MS} ms, search ${i + 1} of ${SEARCHES}…`);
+        const work = maxRates(generator.run, searches);
+        const peaks = await Promise.all(pids.map((pid) => peakRss(pid, work, true)));
+        for (const { r } of searches) {
+          const peak = peaks[pids.indexOf(r.pid!)]!.peakMb;
+          r.record.rssLoadMb = Number.isFinite(r.record.rssLoadMb)
+            ? Math.max(r.record.rssLoadMb, peak)
+            : peak;
+        }
+      }
+      if (i >= ROUNDS) continue;
       log(`round ${i + 1} of ${ROUNDS}…`);
       // Rotate the order so that no target always follows the same neighbour's leftovers.
       const order = running.map((_, k) => running[(k + i) % running.length]!);
@@ -322,6 +337,7 @@ async function main(): Promise<void> {
       for (const r of order) figures.set(r, await round(generator.run, r));
       for (const r of running) r.record.rounds.push(figures.get(r)!);
     }
+    for (const { r } of searches) r.record.maxRate = Math.floor(median(r.record.maxRates) / 10) * 10;
     await Promise.all(
       running.flatMap((r) => [r.target.dispatcher.close(), r.streamTarget.dispatcher.close()]),
     );

@@ -39,8 +39,10 @@ export interface TargetRecord {
   /** The peer this row is compared with (undici for base-URL proxies, smokescreen for CONNECT). */
   isChaperone: boolean;
   rounds: RoundFigures[];
-  /** Highest arrival rate served with p99 under budget, the proxy pinned to one core. */
+  /** Highest arrival rate served with p99 under budget, the proxy pinned to one core: the median of `maxRates`. */
   maxRate: number;
+  /** What each search found, in order. */
+  maxRates: number[];
   /** Requests per second with 16 in flight (the ceiling the max-rate search starts from). */
   maxClosedRps: number;
   /** The proxy's CPU time per request in that closed loop (ms): its cost with no idle time to share. */
@@ -67,6 +69,10 @@ export interface BenchResults {
   versions: Record<string, string>;
   targets: TargetRecord[];
 }
+
+/** The spread of several searches' results, ` (min–max)`; nothing for one. */
+const rateRange = (rates: number[] = []): string =>
+  rates.length > 1 ? ` (${Math.min(...rates)}–${Math.max(...rates)})` : '';
 
 export const median = (values: number[]): number => {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
@@ -284,7 +290,7 @@ export function renderMarkdown(results: BenchResults): string {
         const behind = x!.achieved < r * 0.9 ? ` (fell behind: ${x!.achieved.toFixed(0)} rps)` : '';
         return `${pair(x!.p50, x!.p99, 3)}${x!.errors ? ` (${x!.errors} errors)` : ''}${behind}`;
       }),
-      noProxy ? '—' : String(t.maxRate),
+      noProxy ? '—' : `${t.maxRate}${rateRange(t.maxRates)}`,
       noProxy || !undici?.maxRate ? '' : `${fmt(t.maxRate / undici.maxRate)}×`,
       isDirect ? '0 (baseline)' : (streams ?? pair(f.ttftP50, f.ttftP99)),
       isDirect ? '0 (baseline)' : (streams ?? fmt(f.streamP50, 1)),
