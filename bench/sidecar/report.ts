@@ -70,9 +70,9 @@ export interface BenchResults {
   targets: TargetRecord[];
 }
 
-/** The spread of several searches' results, ` (min–max)`; nothing for one. */
+/** The spread of several searches' results, ` (min–max)`; nothing when they agree. */
 const rateRange = (rates: number[] = []): string =>
-  rates.length > 1 ? ` (${Math.min(...rates)}–${Math.max(...rates)})` : '';
+  Math.min(...rates) < Math.max(...rates) ? ` (${Math.min(...rates)}–${Math.max(...rates)})` : '';
 
 export const median = (values: number[]): number => {
   const v = values.filter(Number.isFinite).sort((a, b) => a - b);
