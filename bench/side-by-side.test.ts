@@ -222,7 +222,10 @@ describe('side-by-side report', () => {
         t.name === 'Chaperone, allowlist only' ? { ...t, maxRate: 4000, maxRates: [4400, 3100, 4000] } : t,
       ),
     };
-    expect(renderMarkdown(searched)).toMatch(/\| 4000 \(3100–4400\) \| 0\.80× \|/);
+    const md = renderMarkdown(searched);
+    expect(md).toMatch(/\| 4000 \(3100–4400\) \| 0\.80× \|/);
+    expect(md).toContain('(the max rate: median of 3 searches, range in brackets)');
+    expect(renderMarkdown(results)).not.toContain('median of');
   });
 });
 

@@ -70,6 +70,12 @@ export interface BenchResults {
   targets: TargetRecord[];
 }
 
+/** How many max-rate searches the run made, when more than one: their median is the figure. */
+const searchesNote = (results: BenchResults): string => {
+  const n = Math.max(0, ...results.targets.map((t) => t.maxRates?.length ?? 0));
+  return n > 1 ? ` (the max rate: median of ${n} searches, range in brackets)` : '';
+};
+
 /** The spread of several searches' results, ` (min–max)`; nothing when they agree. */
 const rateRange = (rates: number[] = []): string =>
   Math.min(...rates) < Math.max(...rates) ? ` (${Math.min(...rates)}–${Math.max(...rates)})` : '';
@@ -304,7 +310,7 @@ export function renderMarkdown(results: BenchResults): string {
     `## Side by side (${results.date})`,
     '',
     `${machine.cpus} × ${machine.model}, Node ${machine.node}; ${machine.pinned ? 'each proxy pinned to CPU 1, the load generator and the mock provider to CPU 0' : 'not pinned (fewer than two CPUs)'};`,
-    `medians over ${results.targets[0]?.rounds.length ?? 0} rounds, scale ${results.scale}, took ${(results.tookSeconds / 60).toFixed(1)} min.`,
+    `medians over ${results.targets[0]?.rounds.length ?? 0} rounds${searchesNote(results)}, scale ${results.scale}, took ${(results.tookSeconds / 60).toFixed(1)} min.`,
     `Added = the row's figure minus the direct call's in the same round. ${config.connections} connections per client;`,
     `streams: ${config.streamEvents} events ${config.streamIntervalMs} ms apart, ${config.streamRate} new streams/s; TTFT = first body byte.`,
     ...(config.loadGenerator ? [`Fixed rates and the max-rate search: ${config.loadGenerator}.`] : []),
