@@ -126,7 +126,7 @@ async function startAll(ctx: peers.PeerContext): Promise<Running[]> {
       maxClosedRps: 0,
       closedCpuMsPerRequest: NaN,
       rssIdleMb: p.pid ? treeRssMb(p.pid) : NaN,
-      rssLoadMb: NaN,
+      rssLoadMb: 0, // the peak so far: the searches and the fixed rates raise it
     },
   }));
 }
@@ -201,7 +201,7 @@ async function round(run: RateRunner, r: Running): Promise<RoundFigures> {
       cpuMsPerRequest: r.pid ? (treeCpuMs(r.pid) - cpuBefore) / completed : NaN,
       ...(result.sendLateMs ? { generatorLateMs: result.sendLateMs, reruns: result.reruns } : {}),
     };
-    r.record.rssLoadMb = Math.max(Number.isFinite(r.record.rssLoadMb) ? r.record.rssLoadMb : 0, peakMb);
+    r.record.rssLoadMb = Math.max(r.record.rssLoadMb, peakMb);
   }
   const s = await streamsAtRate(r.streamTarget, STREAM_RATE, scaled(60));
   figures.streams = { firstByte: spread(s.firstByte), complete: spread(s.complete), errors: s.errors };
@@ -322,12 +322,8 @@ async function main(): Promise<void> {
         log(`highest arrival rate with p99 < ${P99_BUDGET_MS} ms, search ${i + 1} of ${SEARCHES}…`);
         const work = maxRates(generator.run, searches);
         const peaks = await Promise.all(pids.map((pid) => peakRss(pid, work, true)));
-        for (const { r } of searches) {
-          const peak = peaks[pids.indexOf(r.pid!)]!.peakMb;
-          r.record.rssLoadMb = Number.isFinite(r.record.rssLoadMb)
-            ? Math.max(r.record.rssLoadMb, peak)
-            : peak;
-        }
+        for (const { r } of searches)
+          r.record.rssLoadMb = Math.max(r.record.rssLoadMb, peaks[pids.indexOf(r.pid!)]!.peakMb);
       }
       if (i >= ROUNDS) continue;
       log(`round ${i + 1} of ${ROUNDS}…`);
