@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { normalizePath, splitQuery } from './path.ts';
+import { normalizePath, resolveSegments, splitQuery } from './path.ts';
 
 describe('normalizePath', () => {
   it.each([
@@ -44,6 +44,29 @@ describe('normalizePath', () => {
   ])('refuses %s (%s)', (raw, check) => {
     const result = normalizePath(raw);
     expect(result.ok ? undefined : result.error.rule).toBe(`egress:${check}`);
+  });
+
+  // Paths with nothing to resolve skip the segment walk: whatever the path, the answer is the walk's.
+  it.each([
+    '/',
+    '/v1/chat/completions',
+    '/v1/models/',
+    '/v1/messages',
+    '/v1beta/models/gemini-1.5-pro:streamGenerateContent',
+    '/openai/deployments/gpt-4o/chat/completions',
+    '/model/anthropic.claude-3-5-sonnet-20240620-v1:0/invoke-with-response-stream',
+    '/v1/files/file-abc_123~x',
+    '/a.b/c..d/e.',
+    '/v1/./models',
+    '/v1/models/..',
+    '/v1/.well-known/x',
+    '/v1//models',
+    '/v1/..;/admin',
+    '/v1/x;y/z',
+    '/openai/deployments/my%20dep/chat',
+    '/v1/%2e%2e/admin',
+  ])('%s: the same answer as the segment walk', (raw) => {
+    expect(normalizePath(raw)).toEqual(resolveSegments(raw));
   });
 });
 

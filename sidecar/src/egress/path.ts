@@ -15,6 +15,8 @@ export interface NormalizedPath {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const PERCENT = /%(?![0-9A-Fa-f]{2})/;
+// What makes a path differ from its normal form: an escape, a path parameter, a dot or empty segment.
+const NEEDS_RESOLVING = /[%;]|\/[./]/;
 
 /**
  * Normalises an origin-form path (no query). Literal `.` and `..` segments are resolved and may not
@@ -26,6 +28,13 @@ export function normalizePath(raw: string): Checked<NormalizedPath> {
   if (raw.includes('#')) return fail('fragment', `the path "${printable(raw)}" carries a fragment`);
   if (CONTROL.test(raw) || /[^\u0021-\u007e]/.test(raw))
     return fail('malformed-path', `the path "${printable(raw)}" contains whitespace or non-ASCII bytes`);
+  // Most paths (`/v1/chat/completions`) are already normal: the segment walk would rebuild them as
+  // they are, so it is skipped (~2.5 µs a request in a CPU profile under load; five allocations).
+  return NEEDS_RESOLVING.test(raw) ? resolveSegments(raw) : ok({ forward: raw, decoded: raw });
+}
+
+/** The segment walk behind normalizePath, for an absolute, printable ASCII path. */
+export function resolveSegments(raw: string): Checked<NormalizedPath> {
   const segments = raw.slice(1).split('/');
   const forward: string[] = [];
   const decoded: string[] = [];

@@ -105,6 +105,13 @@ describe('duplicateTopLevelKey', () => {
     ['{"a":1,"b":{"a":2},"c":[{"a":3}],"d":"a"}', undefined],
     ['{"a":"x\\"y","A":1}', 'a'],
     [' { "a" : [1, {"b": "}"}] , "a": null } ', 'a'],
+    // A string may end in an escaped backslash, or hold an escaped quote before more text.
+    ['{"a":"\\\\","b":1,"B":2}', 'b'],
+    ['{"a":"x\\\\","b":"\\\\\\"","A":1}', 'a'],
+    ['{"k\\"ey":1,"K\\"EY":2}', 'k"ey'],
+    ['{"mod\\u0065l":"a","model":"b"}', 'model'],
+    ['{"a":"\\"}\\\\","b":[-1.5e3,true,false,null],"c":{}}', undefined],
+    ['{"a":1,\n\t"b":2,\r\n"B":3}', 'b'],
   ])('%s → %s', (text, expected) => {
     expect(duplicateTopLevelKey(text)).toBe(expected);
   });

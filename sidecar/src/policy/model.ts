@@ -61,32 +61,40 @@ export function readModel(
 export function duplicateTopLevelKey(text: string): string | undefined {
   const seen = new Set<string>();
   let i = skipSpace(text, 0);
-  if (text[i] !== '{') return undefined;
+  if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
   i = skipSpace(text, i + 1);
-  while (i < text.length && text[i] !== '}') {
+  while (i < text.length && text.charCodeAt(i) !== CLOSE_BRACE) {
     const end = stringEnd(text, i);
-    const key = (JSON.parse(text.slice(i, end)) as string).toLowerCase();
+    // Without a backslash the key is its characters; only escaped keys need decoding.
+    const raw = text.slice(i + 1, end - 1);
+    const key = (raw.includes('\\') ? (JSON.parse(text.slice(i, end)) as string) : raw).toLowerCase();
     if (seen.has(key)) return key;
     seen.add(key);
     i = skipSpace(text, end);
     i = skipValue(text, skipSpace(text, i + 1)); // past ':' and the value
     i = skipSpace(text, i);
-    if (text[i] === ',') i = skipSpace(text, i + 1);
+    if (text.charCodeAt(i) === COMMA) i = skipSpace(text, i + 1);
   }
   return undefined;
 }
 
+const [QUOTE, BACKSLASH, COMMA] = [0x22, 0x5c, 0x2c];
+const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = [0x7b, 0x7d, 0x5b, 0x5d];
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 function skipSpace(text: string, i: number): number {
-  while (i < text.length && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t'))
-    i++;
+  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
   return i;
 }
 
 /** Index just past the string literal starting at `i` (which is a `"`). */
 function stringEnd(text: string, i: number): number {
-  for (let j = i + 1; j < text.length; j++) {
-    if (text[j] === '\\') j++;
-    else if (text[j] === '"') return j + 1;
+  // Jumps from quote to quote; one is the end when an even number of backslashes precedes it.
+  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
+    let escapes = 0;
+    while (text.charCodeAt(q - 1 - escapes) === BACKSLASH) escapes++;
+    if (escapes % 2 === 0) return q + 1;
   }
   return text.length;
 }
@@ -95,16 +103,16 @@ function stringEnd(text: string, i: number): number {
 function skipValue(text: string, i: number): number {
   let depth = 0;
   for (let j = i; j < text.length; j++) {
-    const c = text[j];
-    if (c === '"') {
+    const c = text.charCodeAt(j);
+    if (c === QUOTE) {
       j = stringEnd(text, j) - 1;
       if (depth === 0) return j + 1;
-    } else if (c === '{' || c === '[') depth++;
-    else if (c === '}' || c === ']') {
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       if (depth === 0) return j;
       depth--;
       if (depth === 0) return j + 1;
-    } else if (depth === 0 && (c === ',' || c === ' ' || c === '\n' || c === '\r' || c === '\t')) return j;
+    } else if (depth === 0 && (c === COMMA || isSpace(c))) return j;
   }
   return text.length;
 }
