@@ -4,6 +4,7 @@
 // is reported as ambiguous, so an allowedModels rule refuses it instead of guessing.
 import type { ProviderType } from '../../../api/src/policy/index.ts';
 import { JsonBody } from './json-body.ts';
+import { CLOSE_BRACE, COMMA, OPEN_BRACE, skipSpace, skipValue, stringEnd } from './json-scan.ts';
 
 export type ModelRead =
   | { kind: 'none' }
@@ -76,43 +77,4 @@ export function duplicateTopLevelKey(text: string): string | undefined {
     if (text.charCodeAt(i) === COMMA) i = skipSpace(text, i + 1);
   }
   return undefined;
-}
-
-const [QUOTE, BACKSLASH, COMMA] = [0x22, 0x5c, 0x2c];
-const [OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET] = [0x7b, 0x7d, 0x5b, 0x5d];
-
-const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-
-function skipSpace(text: string, i: number): number {
-  while (i < text.length && isSpace(text.charCodeAt(i))) i++;
-  return i;
-}
-
-/** Index just past the string literal starting at `i` (which is a `"`). */
-function stringEnd(text: string, i: number): number {
-  // Jumps from quote to quote; one is the end when an even number of backslashes precedes it.
-  for (let q = text.indexOf('"', i + 1); q >= 0; q = text.indexOf('"', q + 1)) {
-    let escapes = 0;
-    while (text.charCodeAt(q - 1 - escapes) === BACKSLASH) escapes++;
-    if (escapes % 2 === 0) return q + 1;
-  }
-  return text.length;
-}
-
-/** Index just past the JSON value starting at `i`. */
-function skipValue(text: string, i: number): number {
-  let depth = 0;
-  for (let j = i; j < text.length; j++) {
-    const c = text.charCodeAt(j);
-    if (c === QUOTE) {
-      j = stringEnd(text, j) - 1;
-      if (depth === 0) return j + 1;
-    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
-    else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
-      if (depth === 0) return j;
-      depth--;
-      if (depth === 0) return j + 1;
-    } else if (depth === 0 && (c === COMMA || isSpace(c))) return j;
-  }
-  return text.length;
 }

@@ -2,6 +2,7 @@
 // a non-streaming response (kept up to 1 MiB), or the `usage` objects of an SSE stream (OpenAI's
 // final chunk, Anthropic's message_start and message_delta). Feeds tokensPerMinute and the audit.
 import { StringDecoder } from 'node:string_decoder';
+import { skipValue } from '../policy/json-scan.ts';
 
 export interface Usage {
   inputTokens?: number;
@@ -46,18 +47,9 @@ export function readTopLevelUsage(target: Usage, text: string): boolean {
   if (key < 0) return false;
   const open = text.indexOf('{', key);
   if (open < 0 || !/^"usage"\s*:\s*$/.test(text.slice(key, open))) return false;
-  let depth = 0;
-  let close = -1;
-  for (let i = open; i < text.length && close < 0; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) {
-      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
-    } else if (c === 0x7b) depth++;
-    else if (c === 0x7d && --depth === 0) close = i;
-  }
-  if (close < 0) return false;
   try {
-    absorb(target, { usage: JSON.parse(text.slice(open, close + 1)) as unknown });
+    // Unterminated, the slice runs to the end of the text and does not parse.
+    absorb(target, { usage: JSON.parse(text.slice(open, skipValue(text, open))) as unknown });
   } catch {
     return false;
   }
