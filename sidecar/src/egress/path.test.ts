@@ -40,6 +40,11 @@ describe('normalizePath', () => {
     ['/v1/%zz', 'malformed-path'],
     ['/v1/%c0%ae%c0%ae/admin', 'malformed-path'],
     ['/v1/mod els', 'malformed-path'],
+    ['/v1/mod\tels', 'malformed-path'],
+    ['/v1/models\u0000', 'malformed-path'],
+    ['/v1/models\u007f', 'malformed-path'],
+    ['/v1/mod\u00e9ls', 'malformed-path'],
+    ['/v1/\u2024\u2024/admin', 'malformed-path'],
     ['/v1/x#frag', 'fragment'],
   ])('refuses %s (%s)', (raw, check) => {
     const result = normalizePath(raw);
