@@ -227,6 +227,14 @@ describe('side-by-side report', () => {
     expect(md).toContain('(the max rate: median of 3 searches, range in brackets)');
     expect(renderMarkdown(results)).not.toContain('median of');
   });
+
+  it('says when each fixed rate was measured after a discarded settling run', () => {
+    const settled: BenchResults = { ...results, config: { ...results.config, settleMs: 1000 } };
+    expect(renderMarkdown(settled)).toContain(
+      'Each fixed rate is measured after 1 s at that rate, discarded',
+    );
+    expect(renderMarkdown(results)).not.toContain('discarded');
+  });
 });
 
 describe('Chaperone policies for the bench', () => {

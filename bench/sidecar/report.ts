@@ -65,6 +65,8 @@ export interface BenchResults {
     streamRate: number;
     /** How the fixed-rate load was generated (absent in runs before bench/loadgen). */
     loadGenerator?: string;
+    /** The discarded run at each fixed rate before the measured one (absent in earlier runs). */
+    settleMs?: number;
   };
   versions: Record<string, string>;
   targets: TargetRecord[];
@@ -314,6 +316,11 @@ export function renderMarkdown(results: BenchResults): string {
     `Added = the row's figure minus the direct call's in the same round. ${config.connections} connections per client;`,
     `streams: ${config.streamEvents} events ${config.streamIntervalMs} ms apart, ${config.streamRate} new streams/s; TTFT = first body byte.`,
     ...(config.loadGenerator ? [`Fixed rates and the max-rate search: ${config.loadGenerator}.`] : []),
+    ...(config.settleMs
+      ? [
+          `Each fixed rate is measured after ${config.settleMs / 1000} s at that rate, discarded (steady state).`,
+        ]
+      : []),
     ...(results.targets.some((t) => t.path === 'control')
       ? [
           'The A/A control is the direct call measured a second time: what it adds is the harness’s own noise, the resolution of the added figures.',
