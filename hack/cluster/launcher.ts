@@ -2,7 +2,7 @@
 // Used by `make cluster-up` / `make cluster-down` and by the jest global setup, so users and tests
 // get the very same cluster.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,15 @@ import { readState, type ClusterState, type SuperviseOptions, type SupervisorMes
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.cluster');
 export const DEFAULT_BIN_DIR = join(REPO_ROOT, 'bin');
+
+/**
+ * A new folder under .cache for one run's scratch state. .cache exists only once something was
+ * installed there (Node, when the system's is older than 24), so a fresh clone may not have it.
+ */
+export function scratchDir(prefix: string): string {
+  mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
+  return mkdtempSync(join(REPO_ROOT, '.cache', prefix));
+}
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 export type ClusterErrorCode =

@@ -3,13 +3,13 @@
 // controller and the pod's sidecar run as local processes; everything else is the real thing.
 // CI=true: no pauses (that mode runs inside `make test`).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
-import { clusterDown, clusterUp, REPO_ROOT } from '../cluster/launcher.ts';
+import { clusterDown, clusterUp, REPO_ROOT, scratchDir } from '../cluster/launcher.ts';
 import { startController, type RunningController } from '../../test/helpers/controller.ts';
 import { startSidecarProcess, type RunningSidecar } from '../../test/helpers/sidecar-process.ts';
 import { createTestCa, writeServingFiles } from '../../test/helpers/tls.ts';
@@ -99,7 +99,7 @@ function connectThrough(proxyPort: number, target: string): Promise<{ status: nu
 }
 
 async function main(): Promise<void> {
-  const scratch = mkdtempSync(join(REPO_ROOT, '.cache', 'demo-'));
+  const scratch = scratchDir('demo-');
   const stateDir = join(scratch, 'cluster');
   let controller: RunningController | undefined;
   let sidecar: RunningSidecar | undefined;
