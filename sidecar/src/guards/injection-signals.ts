@@ -27,6 +27,9 @@ const W = String.raw;
 const ORDERS = W`(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guardrails|restrictions|constraints|programming|commands|context|system (?:prompt|message))`;
 const EARLIER = W`(?:previous|prior|above|earlier|preceding|former|initial|original|system|existing|old|current|given|developer)`;
 
+// The verbs of the exfiltration signal that names a destination.
+const SEND_VERBS = 'send|forward|post|upload|email|transmit|exfiltrate|leak|append';
+
 const RAW_SIGNALS: readonly Signal[] = [
   // Instruction override: "ignore all previous instructions" and its many spellings.
   {
@@ -264,7 +267,10 @@ const RAW_SIGNALS: readonly Signal[] = [
   {
     category: 'exfiltration',
     weight: 50,
-    re: /\b(?:send|forward|post|upload|email|transmit|exfiltrate|leak|append)\s+(?:all\s+|the\s+|this\s+|your\s+|any\s+|every\s+|their\s+)*(?:conversation|chat|history|messages?|e-?mails?|files?|documents?|contacts?|data|context|credentials?|api\s+keys?|passwords?|tokens?|secrets?|location|address|personal\s+(?:data|information)|user(?:'s)?\s+\w+|~\/\S+|\S*id_rsa|\.env)\b[^.\n]{0,60}?\b(?:to|at|into)\s+(?:https?:\/\/|www\.|[\w.+-]+@[\w-]+\.|this\s+(?:url|address|endpoint|server)|the\s+(?:following|url|address|endpoint|server|webhook))/i,
+    re: new RegExp(
+      String.raw`\b(?:${SEND_VERBS})\s+(?:all\s+|the\s+|this\s+|your\s+|any\s+|every\s+|their\s+)*(?:conversation|chat|history|messages?|e-?mails?|files?|documents?|contacts?|data|context|credentials?|api\s+keys?|passwords?|tokens?|secrets?|location|address|personal\s+(?:data|information)|user(?:'s)?\s+\w+|~\/\S+|\S*id_rsa|\.env)\b[^.\n]{0,60}?\b(?:to|at|into)\s+(?:https?:\/\/|www\.|[\w.+-]+@[\w-]+\.|this\s+(?:url|address|endpoint|server)|the\s+(?:following|url|address|endpoint|server|webhook))`,
+      'i',
+    ),
   },
   {
     category: 'exfiltration',
@@ -313,7 +319,7 @@ const OTHER_ANCHORS = [
   // "provided" may follow "was" with no space between in its signal
   String.raw`(?:provided|given|sent|supplied) (?:to you|before|at the start|earlier|by the)`,
   String.raw`<\||\[\/?inst\]|<<\/?sys>>|<\/?(?:system|sys|system_prompt|instructions?|user|human|tool_result|document|context)>|#{2}|={3}|-{3}|\*{3}|\[{1,2}(?:system|admin|developer)|"role"|\n\n(?:human|assistant|system):|(?:^|\n)\s*(?:system|developer)\s*(?:message|prompt)?\s*:`,
-  String.raw`!\[|\w@[\w-]+\.|\.env\b|id_rsa|~\/`,
+  String.raw`!\[|\.env\b|id_rsa|~\/`,
 ];
 // Text from tools and documents also has the anchors of the signals that speak to the model.
 const INDIRECT_ANCHORS = [
@@ -325,6 +331,10 @@ const anchorSource = (words: readonly string[], other: readonly string[] = []): 
 export const TRIGGER = new RegExp(anchorSource([...WORD_ANCHORS, ...INDIRECT_ANCHORS], OTHER_ANCHORS), 'i');
 export const TRIGGER_ALL = new RegExp(anchorSource(WORD_ANCHORS, OTHER_ANCHORS), 'gi');
 export const INDIRECT_TRIGGER = new RegExp(anchorSource(INDIRECT_ANCHORS), 'i');
+// An e-mail address anchors the exfiltration signal only beside one of its verbs: addresses are
+// common in ordinary requests (support chats), and one alone sent the text through every signal.
+export const ADDRESS = /\w@[\w-]+\./;
+export const SEND_VERB = new RegExp(String.raw`\b(?:${SEND_VERBS})\s`, 'i');
 
 // Text about injection rather than an attempt: quoted, or a question about the technique.
 export const META =

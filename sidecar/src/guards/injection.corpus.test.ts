@@ -5,7 +5,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { guardSpec } from '../../../test/helpers/guards.ts';
-import { scoreInjection, scorePieces } from './injection.ts';
+import { scoreEverySignal, scoreInjection, scorePieces } from './injection.ts';
 import type { SegmentKind } from './shapes.ts';
 
 interface Example {
@@ -98,12 +98,11 @@ describe('prompt-injection corpus', () => {
     expect(held.recall).toBeGreaterThanOrEqual(0.25);
   });
 
-  it('loses nothing in the anchor pass: each text scores the same through it as without it', () => {
+  it('loses nothing in the anchor pass: each text scores the same through it as with every signal run', () => {
     for (const example of corpus) {
-      expect([example.text, scorePieces([example]).score.score]).toEqual([
-        example.text,
-        scoreInjection(example.text, example.kind).score,
-      ]);
+      const all = scoreEverySignal(example.text, example.kind).score;
+      expect([example.text, scorePieces([example]).score.score]).toEqual([example.text, all]);
+      expect([example.text, scoreInjection(example.text, example.kind).score]).toEqual([example.text, all]);
     }
   });
 });

@@ -7,12 +7,14 @@
 // Heuristics, not a classifier: they catch the common phrasings and are measured on a labelled
 // corpus (test/corpus/prompt-injection.jsonl).
 import {
+  ADDRESS,
   CONFIG,
   DISCARD,
   DISCLOSE,
   INDIRECT_TRIGGER,
   META,
   PERSONA_OR_ORDER,
+  SEND_VERB,
   SIGNALS,
   TRIGGER,
   TRIGGER_ALL,
@@ -84,7 +86,7 @@ function signalsIn(
   found: Map<InjectionCategory, number[]>,
   anchored = false,
 ): void {
-  if (!anchored && !TRIGGER.test(text)) return;
+  if (!anchored && !TRIGGER.test(text) && !addressedSend(text)) return;
   for (const signal of SIGNALS) {
     if (signal.indirectOnly && !indirect) continue;
     signal.re.lastIndex = 0;
@@ -100,6 +102,11 @@ function signalsIn(
     }
   }
   cooccurrence(text, found);
+}
+
+/** An e-mail address and a verb that sends: the exfiltration signal's anchor beyond the trigger words. */
+function addressedSend(text: string): boolean {
+  return ADDRESS.test(text) && SEND_VERB.test(text);
 }
 
 function windowAround(text: string, start: number, end: number): string {
@@ -150,6 +157,11 @@ function revealed(text: string): string {
  */
 export function scoreInjection(text: string, kind: SegmentKind): InjectionScore {
   return score(text, kind, false);
+}
+
+/** Every signal over the text, with no anchor test first: what the anchors must lose nothing of (tests). */
+export function scoreEverySignal(text: string, kind: SegmentKind): InjectionScore {
+  return score(text, kind, true);
 }
 
 function score(text: string, kind: SegmentKind, anchored: boolean): InjectionScore {
@@ -212,16 +224,28 @@ const SMUGGLING =
  * index of the highest-scoring piece (-1 when none scored) and its score.
  */
 export function scorePieces(pieces: readonly ScoredText[]): { index: number; score: InjectionScore } {
+  let best = { index: -1, score: NONE };
+  for (const { index, anchored } of piecesToScore(pieces)) {
+    // An anchored piece skips score's own anchor test: it would find what the pass found.
+    const found = score(pieces[index]!.text, pieces[index]!.kind, anchored);
+    if (found.score > best.score.score) best = { index, score: found };
+  }
+  return best;
+}
+
+/**
+ * The anchor pass: the pieces worth scoring, by index, and whether an anchor was found in each
+ * (the others are scored for smuggled text alone).
+ */
+export function piecesToScore(pieces: readonly ScoredText[]): { index: number; anchored: boolean }[] {
   const eligible: number[] = [];
   for (let i = 0; i < pieces.length; i++) {
     const kind = pieces[i]!.kind;
     if (kind !== 'system' && kind !== 'assistant') eligible.push(i);
   }
-  let best = { index: -1, score: NONE };
-  if (eligible.length === 0) return best;
+  if (eligible.length === 0) return [];
   const texts = eligible.map((i) => pieces[i]!.text);
   const joined = texts.length === 1 ? texts[0]! : texts.join(SEPARATOR);
-  // Pieces an anchor was found in, and those worth scoring for smuggled text alone.
   const anchored = new Set<number>();
   const smuggled = new Set<number>();
   // Anchors: at most one hit per piece (the search jumps to the next piece after one).
@@ -240,19 +264,20 @@ export function scorePieces(pieces: readonly ScoredText[]): { index: number; sco
     if (piece >= texts.length) break;
     TRIGGER_ALL.lastIndex = offset;
   }
+  const addressed = ADDRESS.test(joined);
   for (let k = 0; k < texts.length; k++) {
+    if (anchored.has(k)) continue;
     const kind = pieces[eligible[k]!]!.kind;
     const indirect = kind === 'tool-result' || kind === 'document' || kind === 'tool-args';
-    if (indirect && !anchored.has(k) && INDIRECT_TRIGGER.test(texts[k]!)) anchored.add(k);
+    if ((indirect && INDIRECT_TRIGGER.test(texts[k]!)) || (addressed && addressedSend(texts[k]!))) {
+      anchored.add(k);
+    }
   }
   if (BEYOND_LATIN1.test(joined) || /base64|b64|encoded/i.test(joined)) {
     for (let k = 0; k < texts.length; k++) if (!anchored.has(k) && SMUGGLING.test(texts[k]!)) smuggled.add(k);
   }
-  for (const k of [...anchored, ...smuggled]) {
-    const index = eligible[k]!;
-    // An anchored piece skips scoreInjection's own anchor test: it would find what this pass found.
-    const found = score(pieces[index]!.text, pieces[index]!.kind, anchored.has(k));
-    if (found.score > best.score.score) best = { index, score: found };
-  }
-  return best;
+  const chosen: { index: number; anchored: boolean }[] = [];
+  for (const k of anchored) chosen.push({ index: eligible[k]!, anchored: true });
+  for (const k of smuggled) chosen.push({ index: eligible[k]!, anchored: false });
+  return chosen;
 }
