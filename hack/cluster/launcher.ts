@@ -14,6 +14,7 @@ import { readState, type ClusterState, type SuperviseOptions, type SupervisorMes
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.cluster');
 export const DEFAULT_BIN_DIR = join(REPO_ROOT, 'bin');
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 /**
  * A new folder under .cache for one run's scratch state. .cache exists only once something was
@@ -23,7 +24,6 @@ export function scratchDir(prefix: string): string {
   mkdirSync(join(REPO_ROOT, '.cache'), { recursive: true });
   return mkdtempSync(join(REPO_ROOT, '.cache', prefix));
 }
-const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 export type ClusterErrorCode =
   'BINARY_MISSING' | 'ALREADY_RUNNING' | 'PORT_IN_USE' | 'START_FAILED' | 'START_TIMEOUT';
