@@ -27,8 +27,10 @@ const W = String.raw;
 const ORDERS = W`(?:instructions?|prompts?|directions?|directives?|rules|guidelines|guardrails|restrictions|constraints|programming|commands|context|system (?:prompt|message))`;
 const EARLIER = W`(?:previous|prior|above|earlier|preceding|former|initial|original|system|existing|old|current|given|developer)`;
 
-// The verbs of the exfiltration signal that names a destination.
+// The verbs of the exfiltration signal that names a destination, and its e-mail address (the
+// local part's last character, then the domain: enough for the anchor, linear to search).
 const SEND_VERBS = 'send|forward|post|upload|email|transmit|exfiltrate|leak|append';
+const ADDRESS_END = String.raw`[\w.+-]@[\w-]+\.`;
 
 const RAW_SIGNALS: readonly Signal[] = [
   // Instruction override: "ignore all previous instructions" and its many spellings.
@@ -268,7 +270,7 @@ const RAW_SIGNALS: readonly Signal[] = [
     category: 'exfiltration',
     weight: 50,
     re: new RegExp(
-      String.raw`\b(?:${SEND_VERBS})\s+(?:all\s+|the\s+|this\s+|your\s+|any\s+|every\s+|their\s+)*(?:conversation|chat|history|messages?|e-?mails?|files?|documents?|contacts?|data|context|credentials?|api\s+keys?|passwords?|tokens?|secrets?|location|address|personal\s+(?:data|information)|user(?:'s)?\s+\w+|~\/\S+|\S*id_rsa|\.env)\b[^.\n]{0,60}?\b(?:to|at|into)\s+(?:https?:\/\/|www\.|[\w.+-]+@[\w-]+\.|this\s+(?:url|address|endpoint|server)|the\s+(?:following|url|address|endpoint|server|webhook))`,
+      String.raw`\b(?:${SEND_VERBS})\s+(?:all\s+|the\s+|this\s+|your\s+|any\s+|every\s+|their\s+)*(?:conversation|chat|history|messages?|e-?mails?|files?|documents?|contacts?|data|context|credentials?|api\s+keys?|passwords?|tokens?|secrets?|location|address|personal\s+(?:data|information)|user(?:'s)?\s+\w+|~\/\S+|\S*id_rsa|\.env)\b[^.\n]{0,60}?\b(?:to|at|into)\s+(?:https?:\/\/|www\.|[\w.+-]*${ADDRESS_END}|this\s+(?:url|address|endpoint|server)|the\s+(?:following|url|address|endpoint|server|webhook))`,
       'i',
     ),
   },
@@ -333,7 +335,7 @@ export const TRIGGER_ALL = new RegExp(anchorSource(WORD_ANCHORS, OTHER_ANCHORS),
 export const INDIRECT_TRIGGER = new RegExp(anchorSource(INDIRECT_ANCHORS), 'i');
 // An e-mail address anchors the exfiltration signal only beside one of its verbs: addresses are
 // common in ordinary requests (support chats), and one alone sent the text through every signal.
-export const ADDRESS = /\w@[\w-]+\./;
+export const ADDRESS = new RegExp(ADDRESS_END);
 export const SEND_VERB = new RegExp(String.raw`\b(?:${SEND_VERBS})\s`, 'i');
 
 // Text about injection rather than an attempt: quoted, or a question about the technique.
