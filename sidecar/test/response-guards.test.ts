@@ -97,6 +97,13 @@ describe('restore and echoes', () => {
     expect(Number(r.headers['content-length'])).toBe(r.bytes.length);
     expect(mock.requests.at(-1)!.body).toContain('Mail [EMAIL_1] about card [CREDIT_CARD_1]');
     expect(lastAudit()).toMatchObject({ 'chaperone.response.restored': 2, result: 'allow' });
+    // Usage is read from the body the guard parsed (as the provider sent it), not decoded twice.
+    const usage = (JSON.parse(r.bytes.toString()) as { usage: { prompt_tokens: number } }).usage;
+    expect(lastAudit()).toMatchObject({
+      'gen_ai.response.model': 'mock-echo',
+      'gen_ai.usage.input_tokens': usage.prompt_tokens,
+      'gen_ai.usage.output_tokens': expect.any(Number),
+    });
     expect(lastAudit()['chaperone.response.detected']).toBeUndefined(); // the app's own values
     expect(h.logText()).not.toContain(EMAIL);
   });

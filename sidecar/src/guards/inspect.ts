@@ -250,7 +250,7 @@ export function inspectRequest(
       counts.set(value, (counts.get(value) ?? 0) + 1);
     }
   }
-  let rewritten = spliceValues(body, counts, placeholders);
+  let rewritten = spliceValues(decoded.text, counts, placeholders);
   try {
     if (rewritten === undefined) {
       redactSegments(walk, matches, ranges, placeholders);

@@ -30,6 +30,8 @@ export interface ResponseScanOptions {
   maxJsonBytes?: number;
   /** Keep up to this many characters of the text the model wrote (for audit content); default none. */
   captureChars?: number;
+  /** Called with a JSON body once it is parsed, before anything is restored in it (usage is read from it). */
+  onJson?: ((payload: unknown) => void) | undefined;
 }
 
 /** Text the model wrote, as the provider sent it (placeholders unrestored), up to a bound. */
@@ -73,6 +75,7 @@ export class ResponseScanner {
   #passJson = false;
   #capture: CapturedContent | undefined;
   readonly #captureMax: number;
+  readonly #onJson: ((payload: unknown) => void) | undefined;
   // sse
   #splitter: SseSplitter | undefined;
   #streams: SseStreams | undefined;
@@ -95,6 +98,7 @@ export class ResponseScanner {
     this.#holdEvents = this.#placeholders !== undefined || mayBlock;
     this.#passJson = mode === 'json' && !this.#holdEvents;
     this.#captureMax = options.captureChars ?? 0;
+    this.#onJson = options.onJson;
     if (this.#captureMax > 0) this.#capture = { text: '', truncated: false };
     const capture = this.#capture ? (text: string): void => this.#captureText(text) : undefined;
     if (this.#mode === 'sse') {
@@ -316,6 +320,7 @@ export class ResponseScanner {
     } catch {
       return this.#endTextBody(body, text);
     }
+    this.#onJson?.(payload);
     const { texts, calls } = responseContent(payload);
     if (this.#capture) for (const t of texts) this.#captureText(this.#capture.text === '' ? t : `\n${t}`);
     const matches: Match[] = [];

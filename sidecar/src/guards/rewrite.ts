@@ -38,8 +38,9 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
  * The body with every occurrence of each redacted value replaced by its placeholder, spliced into
- * the original bytes; undefined when that cannot be proven exact (the caller then writes the
- * redacted strings into the parsed body and re-serialises it).
+ * the original text (the body as decoded, valid UTF-8, so it encodes back to the same bytes);
+ * undefined when that cannot be proven exact (the caller then writes the redacted strings into the
+ * parsed body and re-serialises it).
  *
  * Exact because: a value without characters JSON escapes is written as itself inside any string
  * token, at any depth of JSON-in-JSON (tool arguments). So the raw body holds it at least as often
@@ -49,7 +50,7 @@ const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
  * fall back. Placeholders need no escaping, so every replaced token stays valid.
  */
 export function spliceValues(
-  body: Buffer,
+  text: string,
   counts: ReadonlyMap<string, number>,
   placeholders: Placeholders,
 ): Buffer | undefined {
@@ -57,20 +58,21 @@ export function spliceValues(
   for (const [value, count] of counts) {
     if (NEEDS_ESCAPE.test(value)) return undefined;
     let found = 0;
-    for (let at = body.indexOf(value); at >= 0; at = body.indexOf(value, at + 1)) {
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + 1)) {
       if (++found > count) return undefined;
-      edits.push({ start: at, end: at + Buffer.byteLength(value), value });
+      edits.push({ start: at, end: at + value.length, value });
     }
     if (found !== count) return undefined;
   }
-  edits.sort((a, b) => a.start - b.start);
-  const parts: Buffer[] = [];
+  if (edits.length > 1) edits.sort((a, b) => a.start - b.start);
+  // Searched and spliced as a string, encoded once: Buffer#indexOf encodes a string needle on every
+  // call, and a Buffer per piece costs more than the copy it saves.
+  let out = '';
   let last = 0;
   for (const edit of edits) {
     if (edit.start < last) return undefined;
-    parts.push(body.subarray(last, edit.start), Buffer.from(placeholders.forValue(edit.value)!));
+    out += text.slice(last, edit.start) + placeholders.forValue(edit.value)!;
     last = edit.end;
   }
-  parts.push(body.subarray(last));
-  return Buffer.concat(parts);
+  return Buffer.from(out + text.slice(last));
 }

@@ -162,8 +162,16 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     if (statusCode >= 400) {
       this.#state = 'buffering';
     } else {
+      const scanner = this.#scanner;
       const guard =
-        this.#scan && new ResponseScanner({ ...this.#scan, contentType: type, contentEncoding: encoding });
+        this.#scan &&
+        new ResponseScanner({
+          ...this.#scan,
+          contentType: type,
+          contentEncoding: encoding,
+          // The guard parses a JSON body anyway: usage is read from that, not decoded a second time.
+          onJson: scanner && ((payload) => scanner.take(payload)),
+        });
       this.guard = guard;
       if (guard?.holdsBody) this.#state = 'holding';
       else this.#startStreaming();
@@ -238,10 +246,13 @@ class RelayHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     const exchange = this.#exchange;
-    exchange.usage = this.#scanner?.end();
     const guard = this.guard;
-    if (this.#state === 'holding') {
-      const body = guard!.end();
+    const state = this.#state;
+    // The guard's end first: a JSON body it parses hands its usage to the usage scanner.
+    const out = state === 'holding' || state === 'streaming' ? guard?.end() : undefined;
+    exchange.usage = this.#scanner?.end();
+    if (state === 'holding') {
+      const body = out!;
       if (guard!.blocked) {
         const blocked = guard!.blocked;
         sendRefusal(
@@ -257,7 +268,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         this.#res.writeHead(exchange.status, out);
         this.#res.end(body);
       }
-    } else if (this.#state === 'buffering') {
+    } else if (state === 'buffering') {
       const encoding = this.#headers?.['content-encoding'];
       const decoded = this.#scanError(
         decodeErrorBody(Buffer.concat(this.#buffered), typeof encoding === 'string' ? encoding : undefined),
@@ -282,8 +293,8 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         this.#res.writeHead(exchange.status, out);
         this.#res.end(body);
       }
-    } else if (this.#state === 'streaming') {
-      const tail = guard ? guard.end() : EMPTY;
+    } else if (state === 'streaming') {
+      const tail = out ?? EMPTY;
       if (guard?.blocked) {
         this.#endBlocked(undefined, tail, guard.blocked);
         return;

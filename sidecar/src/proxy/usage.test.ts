@@ -45,6 +45,20 @@ describe('UsageScanner', () => {
     ).toEqual({ responseModel: 'claude-sonnet-4-5', inputTokens: 25, outputTokens: 15 });
   });
 
+  it('takes usage from a body the response guard parsed, and then decodes nothing', () => {
+    const scanner = UsageScanner.for('application/json', undefined)!;
+    // What was pushed is not read again: the parsed body is the one source.
+    scanner.push(Buffer.from('{"model":"pushed","usage":{"prompt_tokens":1,"completion_tokens":1}}'));
+    scanner.take({ model: 'gpt-4o-mini', usage: { prompt_tokens: 12, completion_tokens: 7 } });
+    expect(scanner.end()).toEqual({ responseModel: 'gpt-4o-mini', inputTokens: 12, outputTokens: 7 });
+  });
+
+  it('ignores a parsed body for a stream (its usage comes from the events)', () => {
+    const scanner = UsageScanner.for('text/event-stream', undefined)!;
+    scanner.take({ usage: { prompt_tokens: 99 } });
+    expect(scanner.end()).toEqual({});
+  });
+
   it('does not scan encoded or other bodies', () => {
     expect(UsageScanner.for('application/json', 'gzip')).toBeUndefined();
     expect(UsageScanner.for('audio/mpeg', undefined)).toBeUndefined();

@@ -108,6 +108,16 @@ export class UsageScanner {
     }
   }
 
+  /**
+   * The JSON body, parsed by the response guard: usage is read from it, and end() decodes nothing.
+   * Read in full, as end() reads a body whose last `"usage"` is not where the fast path expects.
+   */
+  take(payload: unknown): void {
+    if (this.#kind !== 'json' || this.#bytes > MAX_JSON_BYTES) return;
+    absorb(this.usage, payload);
+    this.#chunks = [];
+  }
+
   end(): Usage {
     if (this.#kind === 'json' && this.#chunks.length > 0 && this.#bytes <= MAX_JSON_BYTES) {
       const text = (this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks)).toString(
