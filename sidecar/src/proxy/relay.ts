@@ -76,22 +76,27 @@ type State = 'waiting' | 'streaming' | 'buffering' | 'holding' | 'settled';
 
 const EMPTY = Buffer.alloc(0);
 
-class RelayHandler implements Dispatcher.DispatchHandler {
-  readonly #exchange: Exchange;
-  readonly #res: ServerResponse;
-  readonly #secrets: readonly string[];
-  readonly #scan: RelayTarget['scan'];
+/** What one exchange holds while it runs; the handler lets go of it when the exchange is over. */
+interface Held {
+  exchange: Exchange;
+  res: ServerResponse;
+  secrets: readonly string[];
+  scan: RelayTarget['scan'];
+  controller: Dispatcher.DispatchController | undefined;
+  headers: IncomingHttpHeaders | undefined;
+  buffered: Buffer[];
+  bufferedBytes: number;
+  scanner: UsageScanner | undefined;
+  onHeaders: { resolve: () => void; reject: (err: Error) => void };
+}
+
+export class RelayHandler implements Dispatcher.DispatchHandler {
+  #held: Held | undefined;
   /** The response guard, once the response has started (2xx) or ended (errors). */
   guard: ResponseScanner | undefined;
   #state: State = 'waiting';
-  #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
   #cutBy: RefusalError | undefined;
-  #headers: IncomingHttpHeaders | undefined;
-  #buffered: Buffer[] = [];
-  #bufferedBytes = 0;
-  #scanner: UsageScanner | undefined;
-  #onHeaders!: { resolve: () => void; reject: (err: Error) => void };
   readonly headers: Promise<void>;
   #finish!: () => void;
   readonly done: Promise<void>;
@@ -102,23 +107,51 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     secrets: readonly string[],
     scan: RelayTarget['scan'],
   ) {
-    this.#exchange = exchange;
-    this.#res = res;
-    this.#secrets = secrets;
-    this.#scan = scan;
-    this.headers = new Promise((resolve, reject) => (this.#onHeaders = { resolve, reject }));
+    let onHeaders!: Held['onHeaders'];
+    this.headers = new Promise((resolve, reject) => (onHeaders = { resolve, reject }));
     this.done = new Promise((resolve) => (this.#finish = resolve));
+    this.#held = {
+      exchange,
+      res,
+      secrets,
+      scan,
+      controller: undefined,
+      headers: undefined,
+      buffered: [],
+      bufferedBytes: 0,
+      scanner: undefined,
+      onHeaders,
+    };
     res.once('close', () => {
       if (res.writableFinished) return;
       this.#clientGone = true;
-      this.#controller?.abort(new Error('the app closed the connection'));
+      this.#held?.controller?.abort(new Error('the app closed the connection'));
     });
+  }
+
+  get #h(): Held {
+    if (this.#held === undefined) throw new Error('relay handler used after its exchange was released');
+    return this.#held;
+  }
+
+  /**
+   * The exchange is over and the caller has read the guard: let go of everything it held. Something
+   * keeps a finished handler reachable by the young-generation collector for a while (not undici's
+   * reference: docs/sidecar.md, "What the scavenges promote"), and what the handler still pointed to
+   * (the app's request and response, headers, scanners, undici's controller) was promoted with it.
+   * Only undici's late abort callback and the response's `close` event can come after this; both
+   * find nothing to do.
+   */
+  release(): void {
+    this.#held = undefined;
+    this.guard = undefined;
+    this.#state = 'settled';
   }
 
   /** Stops the exchange now (a policy change forbids it): the refusal reaches the app. */
   cut(refusal: RefusalError): void {
     this.#cutBy = refusal;
-    this.#controller?.abort(refusal);
+    this.#held?.controller?.abort(refusal);
   }
 
   get started(): boolean {
@@ -126,7 +159,8 @@ class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
+    if (this.#held === undefined) return controller.abort(new Error('the exchange is over'));
+    this.#h.controller = controller;
     if (this.#clientGone) controller.abort(new Error('the app closed the connection'));
     else if (this.#cutBy) controller.abort(this.#cutBy);
   }
@@ -136,7 +170,8 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
-    const exchange = this.#exchange;
+    if (this.#held === undefined) return;
+    const exchange = this.#h.exchange;
     exchange.firstByteMs = Math.round((performance.now() - exchange.startedAt) * 1000) / 1000;
     exchange.status = statusCode;
     if (statusCode >= 300 && statusCode < 400 && statusCode !== 304) {
@@ -147,7 +182,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         `the provider answered ${statusCode} redirecting to ${location.slice(0, 200)}: redirects are never followed`,
         'UPSTREAM_ERROR',
       );
-      this.#onHeaders.reject(refusal);
+      this.#h.onHeaders.reject(refusal);
       controller.abort(refusal);
       this.#finish();
       return;
@@ -156,17 +191,17 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     const type = typeof contentType === 'string' ? contentType : undefined;
     const encoding =
       typeof headers['content-encoding'] === 'string' ? headers['content-encoding'] : undefined;
-    this.#scanner = UsageScanner.for(type, encoding);
+    this.#h.scanner = UsageScanner.for(type, encoding);
     exchange.stream = type?.startsWith('text/event-stream') ?? false;
-    this.#headers = headers;
+    this.#h.headers = headers;
     if (statusCode >= 400) {
       this.#state = 'buffering';
     } else {
-      const scanner = this.#scanner;
+      const scanner = this.#h.scanner;
       const guard =
-        this.#scan &&
+        this.#h.scan &&
         new ResponseScanner({
-          ...this.#scan,
+          ...this.#h.scan,
           contentType: type,
           contentEncoding: encoding,
           // The guard parses a JSON body anyway: usage is read from that, not decoded a second time.
@@ -176,35 +211,36 @@ class RelayHandler implements Dispatcher.DispatchHandler {
       if (guard?.holdsBody) this.#state = 'holding';
       else this.#startStreaming();
     }
-    if (statusCode >= 500) this.#onHeaders.reject(new UpstreamStatus(statusCode));
-    else this.#onHeaders.resolve();
+    if (statusCode >= 500) this.#h.onHeaders.reject(new UpstreamStatus(statusCode));
+    else this.#h.onHeaders.resolve();
   }
 
   #startStreaming(): void {
     this.#state = 'streaming';
-    const exchange = this.#exchange;
-    const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+    const exchange = this.#h.exchange;
+    const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
     out['x-chaperone-request-id'] = exchange.id;
     // Restored placeholders change the length.
     if (this.guard?.mayRewrite) delete out['content-length'];
-    this.#res.writeHead(exchange.status, out);
-    if (exchange.stream) this.#res.flushHeaders();
+    this.#h.res.writeHead(exchange.status, out);
+    if (exchange.stream) this.#h.res.flushHeaders();
   }
 
   #write(controller: Dispatcher.DispatchController, bytes: Buffer): void {
-    if (bytes.length > 0 && !this.#res.write(bytes)) {
+    if (bytes.length > 0 && !this.#h.res.write(bytes)) {
       controller.pause();
-      this.#res.once('drain', () => controller.resume());
+      this.#h.res.once('drain', () => controller.resume());
     }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#exchange.responseBytes += chunk.length;
-    this.#scanner?.push(chunk);
+    if (this.#held === undefined) return;
+    this.#h.exchange.responseBytes += chunk.length;
+    this.#h.scanner?.push(chunk);
     const state = this.#state;
     if (state === 'buffering') {
-      if (this.#bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#buffered.push(chunk);
-      this.#bufferedBytes += chunk.length;
+      if (this.#h.bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#h.buffered.push(chunk);
+      this.#h.bufferedBytes += chunk.length;
       return;
     }
     const guard = this.guard;
@@ -233,50 +269,51 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     decision: GuardDecision,
   ): void {
     this.#state = 'settled';
-    const exchange = this.#exchange;
+    const exchange = this.#h.exchange;
     const refusal = guardRefusal(decision, {
       policy: exchange.policy,
       provider: exchange.provider?.name ?? null,
     });
     markBlocked(exchange, refusal);
-    this.#res.end(tail);
+    this.#h.res.end(tail);
     controller?.abort(refusal);
     this.#finish();
   }
 
   onResponseEnd(): void {
-    const exchange = this.#exchange;
+    if (this.#held === undefined) return;
+    const exchange = this.#h.exchange;
     const guard = this.guard;
     const state = this.#state;
     // The guard's end first: a JSON body it parses hands its usage to the usage scanner.
     const out = state === 'holding' || state === 'streaming' ? guard?.end() : undefined;
-    exchange.usage = this.#scanner?.end();
+    exchange.usage = this.#h.scanner?.end();
     if (state === 'holding') {
       const body = out!;
       if (guard!.blocked) {
         const blocked = guard!.blocked;
         sendRefusal(
-          this.#res,
+          this.#h.res,
           exchange,
           guardRefusal(blocked, { policy: exchange.policy, provider: exchange.provider?.name ?? null }),
         );
       } else {
-        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+        const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
         delete out['transfer-encoding'];
         out['content-length'] = body.length;
         out['x-chaperone-request-id'] = exchange.id;
-        this.#res.writeHead(exchange.status, out);
-        this.#res.end(body);
+        this.#h.res.writeHead(exchange.status, out);
+        this.#h.res.end(body);
       }
     } else if (state === 'buffering') {
-      const encoding = this.#headers?.['content-encoding'];
+      const encoding = this.#h.headers?.['content-encoding'];
       const decoded = this.#scanError(
-        decodeErrorBody(Buffer.concat(this.#buffered), typeof encoding === 'string' ? encoding : undefined),
+        decodeErrorBody(Buffer.concat(this.#h.buffered), typeof encoding === 'string' ? encoding : undefined),
       );
       if (decoded === undefined) {
         sendRefusal(
-          this.#res,
-          this.#exchange,
+          this.#h.res,
+          this.#h.exchange,
           new RefusalError(
             'UPSTREAM_ERROR',
             `the provider answered ${exchange.status} with a ${String(encoding)}-encoded body that could not be checked for secrets`,
@@ -284,14 +321,14 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         );
       } else {
         // Decoded (so a secret cannot hide in compressed bytes), scrubbed, sent plain.
-        const body = scrubSecrets(decoded, this.#secrets);
-        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
+        const body = scrubSecrets(decoded, this.#h.secrets);
+        const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
         delete out['content-encoding'];
         out['content-length'] = body.length;
         out['x-chaperone-request-id'] = exchange.id;
-        if (this.#bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
-        this.#res.writeHead(exchange.status, out);
-        this.#res.end(body);
+        if (this.#h.bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
+        this.#h.res.writeHead(exchange.status, out);
+        this.#h.res.end(body);
       }
     } else if (state === 'streaming') {
       const tail = out ?? EMPTY;
@@ -299,7 +336,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
         this.#endBlocked(undefined, tail, guard.blocked);
         return;
       }
-      this.#res.end(tail.length > 0 ? tail : undefined);
+      this.#h.res.end(tail.length > 0 ? tail : undefined);
     }
     this.#state = 'settled';
     this.#finish();
@@ -307,10 +344,10 @@ class RelayHandler implements Dispatcher.DispatchHandler {
 
   /** An error body, whole and decoded: scanned for echoes like any response (it is never held back for it). */
   #scanError(decoded: Buffer | undefined): Buffer | undefined {
-    if (decoded === undefined || !this.#scan) return decoded;
-    const contentType = this.#headers?.['content-type'];
+    if (decoded === undefined || !this.#h.scan) return decoded;
+    const contentType = this.#h.headers?.['content-type'];
     const guard = new ResponseScanner({
-      ...this.#scan,
+      ...this.#h.scan,
       contentType: typeof contentType === 'string' ? contentType : undefined,
     });
     this.guard = guard;
@@ -323,9 +360,9 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     const state = this.#state;
     this.#state = 'settled';
     if (state === 'waiting') {
-      this.#onHeaders.reject(err);
+      this.#h.onHeaders.reject(err);
     } else if (state === 'buffering' || state === 'holding') {
-      sendRefusal(this.#res, this.#exchange, asRefusal(err));
+      sendRefusal(this.#h.res, this.#h.exchange, asRefusal(err));
     } else if (state === 'streaming') {
       this.#interrupt(err);
     }
@@ -334,7 +371,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
 
   /** The response has started and cannot become a refusal: end it so the app sees the failure. */
   #interrupt(err: Error): void {
-    const exchange = this.#exchange;
+    const exchange = this.#h.exchange;
     if (this.#clientGone) {
       exchange.interrupted = 'the app closed the connection; the upstream request was cancelled';
       return;
@@ -344,7 +381,7 @@ class RelayHandler implements Dispatcher.DispatchHandler {
     exchange.code = refusal.code;
     exchange.reason = refusal.reason;
     exchange.rule = refusal.rule;
-    const res = this.#res;
+    const res = this.#h.res;
     if (exchange.stream && !res.destroyed) {
       const body = refusal.toBody(exchange.id);
       body.policy = exchange.policy;
@@ -392,10 +429,11 @@ export async function relay(
   ctx.active.add(active);
   try {
     await run(ctx, exchange, res, target, handler);
+    return handler.guard;
   } finally {
     ctx.active.delete(active);
+    handler.release();
   }
-  return handler.guard;
 }
 
 async function run(
