@@ -286,10 +286,10 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     const guard = this.guard;
     const state = this.#state;
     // The guard's end first: a JSON body it parses hands its usage to the usage scanner.
-    const out = state === 'holding' || state === 'streaming' ? guard?.end() : undefined;
+    const ended = state === 'holding' || state === 'streaming' ? guard?.end() : undefined;
     exchange.usage = this.#h.scanner?.end();
     if (state === 'holding') {
-      const body = out!;
+      const body = ended!;
       if (guard!.blocked) {
         const blocked = guard!.blocked;
         sendRefusal(
@@ -331,7 +331,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         this.#h.res.end(body);
       }
     } else if (state === 'streaming') {
-      const tail = out ?? EMPTY;
+      const tail = ended ?? EMPTY;
       if (guard?.blocked) {
         this.#endBlocked(undefined, tail, guard.blocked);
         return;
