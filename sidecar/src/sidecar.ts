@@ -15,7 +15,7 @@ import { auditWriter } from './audit/log.ts';
 import type { PolicyStore } from './config/store.ts';
 import { egressRefusal } from './egress/refuse.ts';
 import { systemResolver, type ResolvedAddress, type Resolver } from './egress/resolver.ts';
-import { enforceOnActive, type ActiveExchange, type ProxyContext } from './proxy/context.ts';
+import { ActiveExchanges, enforceOnActive, type ProxyContext } from './proxy/context.ts';
 import { handleEndpointRequest } from './proxy/endpoint.ts';
 import { newExchange, type Exchange } from './proxy/exchange.ts';
 import { handleForwardRequest } from './proxy/forward.ts';
@@ -79,7 +79,7 @@ function close(server: Server, sockets: Set<Socket>): Promise<void> {
   });
 }
 
-function countActive(active: Set<ActiveExchange>): { requests: number; tunnels: number } {
+function countActive(active: ActiveExchanges): { requests: number; tunnels: number } {
   let tunnels = 0;
   for (const entry of active) if (entry.exchange.via === 'connect') tunnels++;
   return { requests: active.size - tunnels, tunnels };
@@ -89,7 +89,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
   const { store, logger } = options;
   const timeouts: Timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const selfPorts = new Set<number>();
-  const active = new Set<ActiveExchange>();
+  const active = new ActiveExchanges();
   const resolver = options.resolver ?? systemResolver;
   const upstreams = new Upstreams({
     resolver,
@@ -235,7 +235,7 @@ export async function startSidecar(options: SidecarOptions): Promise<RunningSide
 function statusDocument(
   store: PolicyStore,
   upstreams: Upstreams,
-  active: Set<ActiveExchange>,
+  active: ActiveExchanges,
   ports: RunningSidecar['ports'],
 ): unknown {
   const loaded = store.current();

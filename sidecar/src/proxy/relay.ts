@@ -17,7 +17,7 @@ import type { CompiledProvider } from '../policy/compile.ts';
 import { asRefusal, sendRefusal, type Exchange } from './exchange.ts';
 import { clientResponseHeaders, scrubSecrets } from './headers.ts';
 import type { RequestFacts } from '../policy/decide.ts';
-import type { ActiveExchange } from './context.ts';
+import type { ActiveExchanges } from './context.ts';
 import type { Upstreams } from './upstreams.ts';
 import { UsageScanner } from './usage.ts';
 
@@ -76,27 +76,22 @@ type State = 'waiting' | 'streaming' | 'buffering' | 'holding' | 'settled';
 
 const EMPTY = Buffer.alloc(0);
 
-/** What one exchange holds while it runs; the handler lets go of it when the exchange is over. */
-interface Held {
-  exchange: Exchange;
-  res: ServerResponse;
-  secrets: readonly string[];
-  scan: RelayTarget['scan'];
-  controller: Dispatcher.DispatchController | undefined;
-  headers: IncomingHttpHeaders | undefined;
-  buffered: Buffer[];
-  bufferedBytes: number;
-  scanner: UsageScanner | undefined;
-  onHeaders: { resolve: () => void; reject: (err: Error) => void };
-}
-
-export class RelayHandler implements Dispatcher.DispatchHandler {
-  #held: Held | undefined;
+class RelayHandler implements Dispatcher.DispatchHandler {
+  readonly #exchange: Exchange;
+  readonly #res: ServerResponse;
+  readonly #secrets: readonly string[];
+  readonly #scan: RelayTarget['scan'];
   /** The response guard, once the response has started (2xx) or ended (errors). */
   guard: ResponseScanner | undefined;
   #state: State = 'waiting';
+  #controller: Dispatcher.DispatchController | undefined;
   #clientGone = false;
   #cutBy: RefusalError | undefined;
+  #headers: IncomingHttpHeaders | undefined;
+  #buffered: Buffer[] = [];
+  #bufferedBytes = 0;
+  #scanner: UsageScanner | undefined;
+  #onHeaders!: { resolve: () => void; reject: (err: Error) => void };
   readonly headers: Promise<void>;
   #finish!: () => void;
   readonly done: Promise<void>;
@@ -107,51 +102,23 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     secrets: readonly string[],
     scan: RelayTarget['scan'],
   ) {
-    let onHeaders!: Held['onHeaders'];
-    this.headers = new Promise((resolve, reject) => (onHeaders = { resolve, reject }));
+    this.#exchange = exchange;
+    this.#res = res;
+    this.#secrets = secrets;
+    this.#scan = scan;
+    this.headers = new Promise((resolve, reject) => (this.#onHeaders = { resolve, reject }));
     this.done = new Promise((resolve) => (this.#finish = resolve));
-    this.#held = {
-      exchange,
-      res,
-      secrets,
-      scan,
-      controller: undefined,
-      headers: undefined,
-      buffered: [],
-      bufferedBytes: 0,
-      scanner: undefined,
-      onHeaders,
-    };
     res.once('close', () => {
       if (res.writableFinished) return;
       this.#clientGone = true;
-      this.#held?.controller?.abort(new Error('the app closed the connection'));
+      this.#controller?.abort(new Error('the app closed the connection'));
     });
-  }
-
-  get #h(): Held {
-    if (this.#held === undefined) throw new Error('relay handler used after its exchange was released');
-    return this.#held;
-  }
-
-  /**
-   * The exchange is over and the caller has read the guard: let go of everything it held. Something
-   * keeps a finished handler reachable by the young-generation collector for a while (not undici's
-   * reference: docs/sidecar.md, "What the scavenges promote"), and what the handler still pointed to
-   * (the app's request and response, headers, scanners, undici's controller) was promoted with it.
-   * Only undici's late abort callback and the response's `close` event can come after this; both
-   * find nothing to do.
-   */
-  release(): void {
-    this.#held = undefined;
-    this.guard = undefined;
-    this.#state = 'settled';
   }
 
   /** Stops the exchange now (a policy change forbids it): the refusal reaches the app. */
   cut(refusal: RefusalError): void {
     this.#cutBy = refusal;
-    this.#held?.controller?.abort(refusal);
+    this.#controller?.abort(refusal);
   }
 
   get started(): boolean {
@@ -159,8 +126,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    if (this.#held === undefined) return controller.abort(new Error('the exchange is over'));
-    this.#h.controller = controller;
+    this.#controller = controller;
     if (this.#clientGone) controller.abort(new Error('the app closed the connection'));
     else if (this.#cutBy) controller.abort(this.#cutBy);
   }
@@ -170,8 +136,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: IncomingHttpHeaders,
   ): void {
-    if (this.#held === undefined) return;
-    const exchange = this.#h.exchange;
+    const exchange = this.#exchange;
     exchange.firstByteMs = Math.round((performance.now() - exchange.startedAt) * 1000) / 1000;
     exchange.status = statusCode;
     if (statusCode >= 300 && statusCode < 400 && statusCode !== 304) {
@@ -182,7 +147,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         `the provider answered ${statusCode} redirecting to ${location.slice(0, 200)}: redirects are never followed`,
         'UPSTREAM_ERROR',
       );
-      this.#h.onHeaders.reject(refusal);
+      this.#onHeaders.reject(refusal);
       controller.abort(refusal);
       this.#finish();
       return;
@@ -191,17 +156,17 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     const type = typeof contentType === 'string' ? contentType : undefined;
     const encoding =
       typeof headers['content-encoding'] === 'string' ? headers['content-encoding'] : undefined;
-    this.#h.scanner = UsageScanner.for(type, encoding);
+    this.#scanner = UsageScanner.for(type, encoding);
     exchange.stream = type?.startsWith('text/event-stream') ?? false;
-    this.#h.headers = headers;
+    this.#headers = headers;
     if (statusCode >= 400) {
       this.#state = 'buffering';
     } else {
-      const scanner = this.#h.scanner;
+      const scanner = this.#scanner;
       const guard =
-        this.#h.scan &&
+        this.#scan &&
         new ResponseScanner({
-          ...this.#h.scan,
+          ...this.#scan,
           contentType: type,
           contentEncoding: encoding,
           // The guard parses a JSON body anyway: usage is read from that, not decoded a second time.
@@ -211,36 +176,35 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
       if (guard?.holdsBody) this.#state = 'holding';
       else this.#startStreaming();
     }
-    if (statusCode >= 500) this.#h.onHeaders.reject(new UpstreamStatus(statusCode));
-    else this.#h.onHeaders.resolve();
+    if (statusCode >= 500) this.#onHeaders.reject(new UpstreamStatus(statusCode));
+    else this.#onHeaders.resolve();
   }
 
   #startStreaming(): void {
     this.#state = 'streaming';
-    const exchange = this.#h.exchange;
-    const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
+    const exchange = this.#exchange;
+    const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
     out['x-chaperone-request-id'] = exchange.id;
     // Restored placeholders change the length.
     if (this.guard?.mayRewrite) delete out['content-length'];
-    this.#h.res.writeHead(exchange.status, out);
-    if (exchange.stream) this.#h.res.flushHeaders();
+    this.#res.writeHead(exchange.status, out);
+    if (exchange.stream) this.#res.flushHeaders();
   }
 
   #write(controller: Dispatcher.DispatchController, bytes: Buffer): void {
-    if (bytes.length > 0 && !this.#h.res.write(bytes)) {
+    if (bytes.length > 0 && !this.#res.write(bytes)) {
       controller.pause();
-      this.#h.res.once('drain', () => controller.resume());
+      this.#res.once('drain', () => controller.resume());
     }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#held === undefined) return;
-    this.#h.exchange.responseBytes += chunk.length;
-    this.#h.scanner?.push(chunk);
+    this.#exchange.responseBytes += chunk.length;
+    this.#scanner?.push(chunk);
     const state = this.#state;
     if (state === 'buffering') {
-      if (this.#h.bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#h.buffered.push(chunk);
-      this.#h.bufferedBytes += chunk.length;
+      if (this.#bufferedBytes + chunk.length <= MAX_ERROR_BODY) this.#buffered.push(chunk);
+      this.#bufferedBytes += chunk.length;
       return;
     }
     const guard = this.guard;
@@ -269,51 +233,50 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     decision: GuardDecision,
   ): void {
     this.#state = 'settled';
-    const exchange = this.#h.exchange;
+    const exchange = this.#exchange;
     const refusal = guardRefusal(decision, {
       policy: exchange.policy,
       provider: exchange.provider?.name ?? null,
     });
     markBlocked(exchange, refusal);
-    this.#h.res.end(tail);
+    this.#res.end(tail);
     controller?.abort(refusal);
     this.#finish();
   }
 
   onResponseEnd(): void {
-    if (this.#held === undefined) return;
-    const exchange = this.#h.exchange;
+    const exchange = this.#exchange;
     const guard = this.guard;
     const state = this.#state;
     // The guard's end first: a JSON body it parses hands its usage to the usage scanner.
     const ended = state === 'holding' || state === 'streaming' ? guard?.end() : undefined;
-    exchange.usage = this.#h.scanner?.end();
+    exchange.usage = this.#scanner?.end();
     if (state === 'holding') {
       const body = ended!;
       if (guard!.blocked) {
         const blocked = guard!.blocked;
         sendRefusal(
-          this.#h.res,
+          this.#res,
           exchange,
           guardRefusal(blocked, { policy: exchange.policy, provider: exchange.provider?.name ?? null }),
         );
       } else {
-        const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
+        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
         delete out['transfer-encoding'];
         out['content-length'] = body.length;
         out['x-chaperone-request-id'] = exchange.id;
-        this.#h.res.writeHead(exchange.status, out);
-        this.#h.res.end(body);
+        this.#res.writeHead(exchange.status, out);
+        this.#res.end(body);
       }
     } else if (state === 'buffering') {
-      const encoding = this.#h.headers?.['content-encoding'];
+      const encoding = this.#headers?.['content-encoding'];
       const decoded = this.#scanError(
-        decodeErrorBody(Buffer.concat(this.#h.buffered), typeof encoding === 'string' ? encoding : undefined),
+        decodeErrorBody(Buffer.concat(this.#buffered), typeof encoding === 'string' ? encoding : undefined),
       );
       if (decoded === undefined) {
         sendRefusal(
-          this.#h.res,
-          this.#h.exchange,
+          this.#res,
+          this.#exchange,
           new RefusalError(
             'UPSTREAM_ERROR',
             `the provider answered ${exchange.status} with a ${String(encoding)}-encoded body that could not be checked for secrets`,
@@ -321,14 +284,14 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         );
       } else {
         // Decoded (so a secret cannot hide in compressed bytes), scrubbed, sent plain.
-        const body = scrubSecrets(decoded, this.#h.secrets);
-        const out = clientResponseHeaders(this.#h.headers ?? {}, this.#h.secrets);
+        const body = scrubSecrets(decoded, this.#secrets);
+        const out = clientResponseHeaders(this.#headers ?? {}, this.#secrets);
         delete out['content-encoding'];
         out['content-length'] = body.length;
         out['x-chaperone-request-id'] = exchange.id;
-        if (this.#h.bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
-        this.#h.res.writeHead(exchange.status, out);
-        this.#h.res.end(body);
+        if (this.#bufferedBytes > MAX_ERROR_BODY) exchange.interrupted = 'error body truncated at 1 MiB';
+        this.#res.writeHead(exchange.status, out);
+        this.#res.end(body);
       }
     } else if (state === 'streaming') {
       const tail = ended ?? EMPTY;
@@ -336,7 +299,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
         this.#endBlocked(undefined, tail, guard.blocked);
         return;
       }
-      this.#h.res.end(tail.length > 0 ? tail : undefined);
+      this.#res.end(tail.length > 0 ? tail : undefined);
     }
     this.#state = 'settled';
     this.#finish();
@@ -344,10 +307,10 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   /** An error body, whole and decoded: scanned for echoes like any response (it is never held back for it). */
   #scanError(decoded: Buffer | undefined): Buffer | undefined {
-    if (decoded === undefined || !this.#h.scan) return decoded;
-    const contentType = this.#h.headers?.['content-type'];
+    if (decoded === undefined || !this.#scan) return decoded;
+    const contentType = this.#headers?.['content-type'];
     const guard = new ResponseScanner({
-      ...this.#h.scan,
+      ...this.#scan,
       contentType: typeof contentType === 'string' ? contentType : undefined,
     });
     this.guard = guard;
@@ -360,9 +323,9 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     const state = this.#state;
     this.#state = 'settled';
     if (state === 'waiting') {
-      this.#h.onHeaders.reject(err);
+      this.#onHeaders.reject(err);
     } else if (state === 'buffering' || state === 'holding') {
-      sendRefusal(this.#h.res, this.#h.exchange, asRefusal(err));
+      sendRefusal(this.#res, this.#exchange, asRefusal(err));
     } else if (state === 'streaming') {
       this.#interrupt(err);
     }
@@ -371,7 +334,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
   /** The response has started and cannot become a refusal: end it so the app sees the failure. */
   #interrupt(err: Error): void {
-    const exchange = this.#h.exchange;
+    const exchange = this.#exchange;
     if (this.#clientGone) {
       exchange.interrupted = 'the app closed the connection; the upstream request was cancelled';
       return;
@@ -381,7 +344,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
     exchange.code = refusal.code;
     exchange.reason = refusal.reason;
     exchange.rule = refusal.rule;
-    const res = this.#h.res;
+    const res = this.#res;
     if (exchange.stream && !res.destroyed) {
       const body = refusal.toBody(exchange.id);
       body.policy = exchange.policy;
@@ -401,7 +364,7 @@ export class RelayHandler implements Dispatcher.DispatchHandler {
 
 export interface RelayContext {
   upstreams: Upstreams;
-  active: Set<ActiveExchange>;
+  active: ActiveExchanges;
 }
 
 /** A guard's Block on a response whose head was already sent: recorded as the refusal it is. */
@@ -425,15 +388,13 @@ export async function relay(
   facts: RequestFacts,
 ): Promise<ResponseScanner | undefined> {
   const handler = new RelayHandler(exchange, res, target.secrets, target.scan);
-  const active: ActiveExchange = { exchange, facts, cut: (refusal) => handler.cut(refusal) };
-  ctx.active.add(active);
+  const done = ctx.active.add({ exchange, facts, cut: (refusal) => handler.cut(refusal) });
   try {
     await run(ctx, exchange, res, target, handler);
-    return handler.guard;
   } finally {
-    ctx.active.delete(active);
-    handler.release();
+    done();
   }
+  return handler.guard;
 }
 
 async function run(

@@ -11,7 +11,7 @@ import { normalizeHost, parseAuthority, printable } from '../egress/host.ts';
 import { egressRefusal } from '../egress/refuse.ts';
 import { parseClientHello, tlsAlert, type ClientHello } from '../egress/sni.ts';
 import { decide, type RequestFacts } from '../policy/decide.ts';
-import type { ActiveExchange, ProxyContext } from './context.ts';
+import type { ProxyContext } from './context.ts';
 import { asRefusal, markRefused, newExchange, type Exchange } from './exchange.ts';
 import { refusalOf } from './pipeline.ts';
 import { reserveCall } from './guards.ts';
@@ -228,7 +228,7 @@ function pipeTunnel(
   sentBefore: number,
 ): Promise<void> {
   return new Promise((resolve) => {
-    const active: ActiveExchange = {
+    const done = ctx.active.add({
       exchange,
       facts,
       cut: (refusal) => {
@@ -239,14 +239,13 @@ function pipeTunnel(
         client.destroy();
         upstream.destroy();
       },
-    };
-    ctx.active.add(active);
+    });
     let open = 2;
     const closed = (): void => {
       client.destroy();
       upstream.destroy();
       if (--open > 0) return;
-      ctx.active.delete(active);
+      done();
       exchange.requestBytes = upstream.bytesWritten;
       exchange.responseBytes = client.bytesWritten - sentBefore;
       resolve();
