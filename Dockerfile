@@ -11,13 +11,16 @@ ARG NODE_IMAGE=node:24-slim
 # nonroot (65532), the uid the webhook gives the injected sidecar and the chart the controller.
 ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian13:nonroot
 
-# Compile TypeScript with every dependency (tsc, @types/*), then bundle the sidecar (esbuild).
+# Compile TypeScript with every dependency (tsc, @types/*), then bundle the sidecar (esbuild) and
+# compile its one native function (a C compiler for hack/build-native.ts).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY hack/bundle-sidecar.ts hack/bundle-sidecar.ts
+COPY hack/bundle-sidecar.ts hack/build-native.ts hack/
+COPY sidecar/native sidecar/native
 COPY api/src api/src
 COPY webhook/src webhook/src
 COPY sidecar/src sidecar/src
@@ -52,10 +55,11 @@ EXPOSE 9443
 ENTRYPOINT ["/nodejs/bin/node", "dist/webhook/src/main.js"]
 CMD []
 
-# The egress sidecar injected into pods: its bundle (main.js), the policy validator beside it and the
-# chunks only some configurations load; no node_modules.
+# The egress sidecar injected into pods: its bundle (main.js), the policy validator and the native
+# function that drops start-up pages beside it, and the chunks only some configurations load; no
+# node_modules.
 FROM runtime AS chaperone-proxy
-COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js ./dist/sidecar/src/
+COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js /src/dist/sidecar/src/page-trim.node ./dist/sidecar/src/
 COPY --from=build /src/dist/sidecar/src/chunks ./dist/sidecar/src/chunks
 EXPOSE 15000 15001 15020
 ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "dist/sidecar/src/main.js"]

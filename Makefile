@@ -49,18 +49,19 @@ typecheck: deps ## tsc --noEmit over the whole repository
 	tsc --noEmit
 
 .PHONY: build
-build: deps ## compile TypeScript into dist/, then bundle the sidecar into dist/sidecar/src/main.js
+build: deps ## compile TypeScript into dist/, bundle the sidecar into dist/sidecar/src/main.js, compile its native function
 	tsc -p tsconfig.build.json
 	node hack/bundle-sidecar.ts
+	node hack/build-native.ts
 	@# npm links the bins of dependencies only: this makes `npx chaperone-proxy` find the project's own.
 	ln -sf ../../dist/sidecar/src/main.js node_modules/.bin/chaperone-proxy
 
 .PHONY: test-unit
-test-unit: deps ## unit tests only (no cluster)
+test-unit: deps native ## unit tests only (no cluster)
 	$(JEST) --selectProjects unit
 
 .PHONY: test-integration
-test-integration: deps tools ## integration tests on a real local control plane
+test-integration: deps tools native ## integration tests on a real local control plane
 	$(JEST) --selectProjects integration
 
 .PHONY: generate
@@ -71,8 +72,12 @@ generate: deps ## write the CRD generated from api/ into crds/ and the chart
 verify-generated: deps ## fail when crds/ or the chart's CRD differ from what api/ generates
 	node hack/generate.ts --check
 
+.PHONY: native
+native: deps ## compile the sidecar's native function (dist/sidecar/src/page-trim.node; the tests load it)
+	node hack/build-native.ts
+
 .PHONY: test
-test: lint typecheck verify-generated tools ## everything CI runs: lint, typecheck, generated files, unit and integration tests
+test: lint typecheck verify-generated tools native ## everything CI runs: lint, typecheck, generated files, unit and integration tests
 	$(JEST) $(JEST_ARGS)
 
 .PHONY: helm-lint

@@ -17,6 +17,8 @@ const VALIDATOR = join(ROOT, 'sidecar/src/config/validate-child.ts');
 // policy-file.ts spawns `./validate-child.js` relative to its own module URL, which in the bundle is
 // main.js: the module must stay in main.js (not a shared chunk) and the validator must sit beside it.
 const SPAWNS_VALIDATOR = join(ROOT, 'sidecar/src/config/policy-file.ts');
+// startup-pages.ts loads `./page-trim.node` (hack/build-native.ts) relative to its module URL too.
+const LOADS_ADDON = join(ROOT, 'sidecar/src/runtime/startup-pages.ts');
 
 // admin/prom.ts, proxy/undici.ts and credentials/token-endpoint.ts load single files of prom-client
 // and undici through `createRequire(import.meta.url)`, which esbuild leaves to run time
@@ -104,8 +106,12 @@ export async function bundleSidecar(outdir: string): Promise<SidecarBundle> {
   check(validator.metafile);
   const outputs = { ...sidecar.metafile.outputs, ...validator.metafile.outputs };
   const mainKey = Object.keys(sidecar.metafile.outputs).find((k) => k.endsWith('/main.js'))!;
-  if (!(relative(ROOT, SPAWNS_VALIDATOR) in sidecar.metafile.outputs[mainKey]!.inputs))
-    throw new Error(`${relative(ROOT, SPAWNS_VALIDATOR)} left main.js: it would not find validate-child.js`);
+  for (const [module, beside] of [
+    [SPAWNS_VALIDATOR, 'validate-child.js'],
+    [LOADS_ADDON, 'page-trim.node'],
+  ] as const)
+    if (!(relative(ROOT, module) in sidecar.metafile.outputs[mainKey]!.inputs))
+      throw new Error(`${relative(ROOT, module)} left main.js: it would not find ${beside}`);
   // main.js and the chunks it imports statically: what Node loads at start.
   const startKeys = new Set([mainKey]);
   for (const key of startKeys)

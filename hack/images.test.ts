@@ -81,7 +81,7 @@ describe('Dockerfile', () => {
     );
   });
 
-  it('chaperone-proxy runs the sidecar bundle package.json names, with its validator and chunks', () => {
+  it('chaperone-proxy runs the sidecar bundle package.json names, with its validator, native function and chunks', () => {
     const entry = stage('chaperone-proxy').lines.find((l) => l.startsWith('ENTRYPOINT'));
     const script = 'dist/sidecar/src/main.js';
     expect(JSON.parse(entry!.slice('ENTRYPOINT'.length))).toEqual([
@@ -91,12 +91,16 @@ describe('Dockerfile', () => {
     ]);
     expect(pkg.bin['chaperone-proxy']).toBe(script);
     // `npm run build` bundles after tsc: hack/bundle-sidecar.ts writes main.js over tsc's, the
-    // validator beside it and chunks/ (sidecar/test/bundle.test.ts runs what it writes).
-    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json && node hack/bundle-sidecar.ts');
+    // validator beside it and chunks/ (sidecar/test/bundle.test.ts runs what it writes), then
+    // hack/build-native.ts compiles page-trim.node beside them, with the compiler the stage installs.
+    expect(pkg.scripts.build).toBe(
+      'tsc -p tsconfig.build.json && node hack/bundle-sidecar.ts && node hack/build-native.ts',
+    );
+    expect(stage('build').lines.some((l) => /apt-get install .*\bgcc\b/.test(l))).toBe(true);
     expect(stage('build').lines).toContain("RUN npm run build && find dist -name '*.map' -delete");
     expect(stage('chaperone-proxy').lines).toEqual(
       expect.arrayContaining([
-        'COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js ./dist/sidecar/src/',
+        'COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js /src/dist/sidecar/src/page-trim.node ./dist/sidecar/src/',
         'COPY --from=build /src/dist/sidecar/src/chunks ./dist/sidecar/src/chunks',
       ]),
     );

@@ -13,6 +13,7 @@ import { RefusalReporter } from './control/reporter.ts';
 import { systemResolver, type Resolver } from './egress/resolver.ts';
 import { isIP } from 'node:net';
 import { lowerBackgroundThreads } from './runtime/background-threads.ts';
+import { trimStartupPages } from './runtime/startup-pages.ts';
 import { withWorkloadIdentity } from './credentials/identity-credentials.ts';
 import type { WorkloadIdentity } from './credentials/workload-identity.ts';
 
@@ -29,6 +30,8 @@ function pinnedResolver(pins: ReadonlyMap<string, string>): Resolver {
 }
 
 let logger: Logger | undefined;
+
+const mb = (kb: number): string => (kb / 1024).toFixed(1);
 
 async function main(): Promise<number> {
   let options: Options;
@@ -179,6 +182,19 @@ async function main(): Promise<number> {
     },
     `chaperone-proxy ${CHAPERONE_VERSION} listening: providers :${sidecar.ports.providers}, proxy :${sidecar.ports.forwardProxy}, admin :${sidecar.ports.admin}`,
   );
+  if (options.trimStartupPages) {
+    const trimmed = trimStartupPages();
+    if (trimmed.ok)
+      log.info(
+        { event: 'startup_pages', ...trimmed },
+        `start-up pages dropped: file-backed RSS ${mb(trimmed.rssFileBeforeKb)} -> ${mb(trimmed.rssFileAfterKb)} MB`,
+      );
+    else
+      log[process.platform === 'linux' ? 'warn' : 'info'](
+        { event: 'startup_pages', ...trimmed },
+        `start-up pages kept resident: ${trimmed.reason}`,
+      );
+  }
   log.flush();
   return new Promise((resolve) => {
     const stop = (signal: string): void => {

@@ -1,11 +1,13 @@
 // The shipped sidecar is the esbuild bundle `make build` writes (hack/bundle-sidecar.ts). It is built
 // here into a folder outside the repository, with only a package.json beside it as in the image: no
-// node_modules to fall back on. It must start, validate its policy in the bundled validator child,
-// proxy a request through the bundled undici, and keep what the module graph keeps out of start-up.
+// node_modules to fall back on, and the native function hack/build-native.ts compiles. It must start,
+// validate its policy in the bundled validator child, drop its start-up pages, proxy a request
+// through the bundled undici after that, and keep what the module graph keeps out of start-up.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildNative } from '../../hack/build-native.ts';
 import { bundleSidecar, type SidecarBundle } from '../../hack/bundle-sidecar.ts';
 import { startJsonProcess, type JsonProcess } from '../../test/helpers/json-process.ts';
 import { startOpenAiMock } from '../../test/mocks/openai.ts';
@@ -24,6 +26,8 @@ let sidecar: JsonProcess<Ports>;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'chaperone-bundle-'));
   bundle = await bundleSidecar(join(dir, 'app', 'dist', 'sidecar', 'src'));
+  const addon = buildNative(join(dir, 'app', 'dist', 'sidecar', 'src', 'page-trim.node'));
+  if (!('file' in addon)) throw new Error(`page-trim.node not built: ${addon.reason}`);
   writeFileSync(join(dir, 'app', 'package.json'), '{"type": "module"}\n');
   const ca = (await mockPki()).ca;
   mock = await startOpenAiMock({ acceptKeys: [KEY] });
@@ -75,7 +79,14 @@ describe('the sidecar bundle', () => {
     expect(sidecar.logs.find((l) => l.event === 'listening')).toMatchObject({ policy: 'bundled' });
   });
 
-  it('proxies a request with the key from the secrets folder', async () => {
+  it('drops its start-up pages once listening, with the native function beside it', () => {
+    const trimmed = sidecar.logs.find((l) => l.event === 'startup_pages') as
+      { ok: boolean; failed: number; rssFileBeforeKb: number; rssFileAfterKb: number } | undefined;
+    expect(trimmed).toMatchObject({ ok: true, failed: 0 });
+    expect(trimmed!.rssFileAfterKb).toBeLessThan(trimmed!.rssFileBeforeKb / 2);
+  });
+
+  it('proxies a request with the key from the secrets folder (after dropping those pages)', async () => {
     const res = await httpCall(`http://127.0.0.1:${sidecar.ready.providers}/openai/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer placeholder' },

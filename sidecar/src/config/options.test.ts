@@ -12,6 +12,7 @@ describe('readOptions', () => {
       },
       logLevel: 'info',
       backgroundNice: 19,
+      trimStartupPages: true,
     });
   });
 
@@ -21,6 +22,14 @@ describe('readOptions', () => {
     [['--background-nice', '5'], { CHAPERONE_BACKGROUND_NICE: '10' }, 5],
   ])('background nice from %j and %j: %d', (argv, env, expected) => {
     expect(readOptions(argv, env).backgroundNice).toBe(expected);
+  });
+
+  it.each([
+    [['--trim-startup-pages', 'off'], {}, false],
+    [[], { CHAPERONE_TRIM_STARTUP_PAGES: 'off' }, false],
+    [['--trim-startup-pages', 'on'], { CHAPERONE_TRIM_STARTUP_PAGES: 'off' }, true],
+  ])('trim start-up pages from %j and %j: %s', (argv, env, expected) => {
+    expect(readOptions(argv, env).trimStartupPages).toBe(expected);
   });
 
   it('takes flags over environment variables', () => {
@@ -51,6 +60,7 @@ describe('readOptions', () => {
     ['--background-nice', '20'],
     ['--background-nice', '-5'],
     ['--background-nice', 'low'],
+    ['--trim-startup-pages', 'yes'],
   ])('refuses %j', (...argv) => {
     expect(() => readOptions(argv, {})).toThrow();
   });

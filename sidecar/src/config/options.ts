@@ -24,6 +24,7 @@ Usage: chaperone-proxy --policy FILE [--secrets-dir DIR] [options]      (standal
   --resolve HOST=IP        pin a host name to an address, repeatable (local use; the address is still checked)  [CHAPERONE_RESOLVE, comma-separated]
   --log-level LEVEL        pino level (default info)                                            [CHAPERONE_LOG_LEVEL]
   --background-nice N      nice value for V8's GC and compiler threads, 0-19 (default 19; 0 leaves them)  [CHAPERONE_BACKGROUND_NICE]
+  --trim-startup-pages on|off  once listening, drop the binary's pages only start-up used (default on)  [CHAPERONE_TRIM_STARTUP_PAGES]
   --help, --version
 
 An address is host:port, [v6]:port or :port (all interfaces); port 0 picks a free port.
@@ -119,6 +120,8 @@ export interface Options {
   logLevel: string;
   /** Nice value for V8's worker threads (0: left alone). See runtime/background-threads.ts. */
   backgroundNice: number;
+  /** Drop start-up's file-backed pages once listening. See runtime/startup-pages.ts. */
+  trimStartupPages: boolean;
   help: boolean;
   version: boolean;
 }
@@ -136,6 +139,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'admin-address': { type: 'string' },
       'log-level': { type: 'string' },
       'background-nice': { type: 'string' },
+      'trim-startup-pages': { type: 'string' },
       'controller-url': { type: 'string' },
       'controller-ca': { type: 'string' },
       'token-file': { type: 'string' },
@@ -161,6 +165,9 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   const nice = values['background-nice'] ?? env.CHAPERONE_BACKGROUND_NICE ?? '19';
   if (!/^\d{1,2}$/.test(nice) || Number(nice) > 19)
     throw new UsageError(`--background-nice: "${nice}" is not a nice value from 0 to 19`);
+  const trim = values['trim-startup-pages'] ?? env.CHAPERONE_TRIM_STARTUP_PAGES ?? 'on';
+  if (trim !== 'on' && trim !== 'off')
+    throw new UsageError(`--trim-startup-pages: "${trim}" is not on or off`);
   return {
     policy: values.policy ?? env.CHAPERONE_POLICY_FILE,
     identityTokens: identityTokenFiles(values['identity-token'], env),
@@ -182,6 +189,7 @@ export function readOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     },
     logLevel: values['log-level'] ?? env.CHAPERONE_LOG_LEVEL ?? 'info',
     backgroundNice: Number(nice),
+    trimStartupPages: trim === 'on',
     help: values.help ?? false,
     version: values.version ?? false,
   };
