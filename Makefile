@@ -131,7 +131,7 @@ clean: cluster-down ## remove build output (keeps the per-user tool cache)
 	rm -rf dist bin coverage
 
 .PHONY: demo
-demo: deps tools ## the end-to-end demo on a local cluster: chart, policy, injected pod, sidecar, SDK calls, kill switch
+demo: deps tools native ## the end-to-end demo on a local cluster: chart, policy, injected pod, sidecar, SDK calls, kill switch
 	node hack/demo/main.ts
 
 .PHONY: bench-control-plane
