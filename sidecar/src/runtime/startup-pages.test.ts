@@ -134,6 +134,14 @@ describe('droppableMappings', () => {
     expect(droppableMappings(parseSmaps(SMAPS))).toHaveLength(3);
   });
 
+  it('keeps a mapping whose copied pages smaps does not report', () => {
+    const [unsaid] = parseSmaps(
+      '00400000-00a00000 r--p 00000000 fe:00 1001   /usr/bin/node\nRss:  4096 kB\n',
+    );
+    expect(unsaid).toMatchObject({ rssKb: 4096, anonymousKb: NaN });
+    expect(droppableMappings([unsaid!])).toEqual([]);
+  });
+
   it("finds this process's node binary code among its own droppable mappings, and no writable one", () => {
     const own = droppableMappings(parseSmaps(readFileSync('/proc/self/smaps', 'utf8')));
     expect(own.some((m) => m.path === process.execPath && m.perms === 'r-xp')).toBe(true);
