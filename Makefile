@@ -49,10 +49,9 @@ typecheck: deps ## tsc --noEmit over the whole repository
 	tsc --noEmit
 
 .PHONY: build
-build: deps ## compile TypeScript into dist/, bundle the sidecar into dist/sidecar/src/main.js, compile its native function
+build: deps native ## compile TypeScript into dist/, bundle the sidecar into dist/sidecar/src/main.js, compile its native function
 	tsc -p tsconfig.build.json
 	node hack/bundle-sidecar.ts
-	node hack/build-native.ts
 	@# npm links the bins of dependencies only: this makes `npx chaperone-proxy` find the project's own.
 	ln -sf ../../dist/sidecar/src/main.js node_modules/.bin/chaperone-proxy
 

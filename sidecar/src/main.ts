@@ -32,6 +32,9 @@ function pinnedResolver(pins: ReadonlyMap<string, string>): Resolver {
 let logger: Logger | undefined;
 
 const mb = (kb: number): string => (kb / 1024).toFixed(1);
+// A runtime step that could not be done: expected where there is no /proc (a laptop); in a pod it
+// is worth a look.
+const NOT_DONE_LEVEL = process.platform === 'linux' ? 'warn' : 'info';
 
 async function main(): Promise<number> {
   let options: Options;
@@ -60,8 +63,7 @@ async function main(): Promise<number> {
   if (lowered.ok)
     log.debug({ event: 'background_threads', ...lowered }, `V8 worker threads at nice ${lowered.nice}`);
   else
-    // Expected where there is no /proc (a laptop); in a pod it is worth a look.
-    log[process.platform === 'linux' ? 'warn' : 'info'](
+    log[NOT_DONE_LEVEL](
       { event: 'background_threads', ...lowered },
       `V8 worker threads left at their priority: ${lowered.reason}`,
     );
@@ -190,7 +192,7 @@ async function main(): Promise<number> {
         `start-up pages dropped: file-backed RSS ${mb(trimmed.rssFileBeforeKb)} -> ${mb(trimmed.rssFileAfterKb)} MB`,
       );
     else
-      log[process.platform === 'linux' ? 'warn' : 'info'](
+      log[NOT_DONE_LEVEL](
         { event: 'startup_pages', ...trimmed },
         `start-up pages kept resident: ${trimmed.reason}`,
       );
