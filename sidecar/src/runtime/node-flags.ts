@@ -10,9 +10,8 @@
 //
 // --min-semi-space-size=8: the young generation is held at that size. V8 otherwise sizes it to the
 // survival rate (4 MB with all guards at 1000 rps) and shrinks it when idle: a scavenge every 60-85
-// requests, each promoting the in-flight requests' objects (20-40 KB), so the old generation reached
-// its limit and a major GC (2-7 ms pause, plus marking steps of up to 4 ms) landed within seconds of
-// traffic resuming after idle: in 8 of 9 of make bench's 1000 rps windows. Held at 8 MB: 3x fewer scavenges, and no major GC in 2 of 3 windows after
-// idle, against 3 of 3 (all guards, 20 s idle, 3 s at 1000 rps). RSS: +1 MB idle, +7-14 MB after
-// 2000 requests.
+// requests, each promoting the in-flight requests' objects (20-40 KB). The old generation then
+// reached its limit within seconds of traffic resuming after idle, and a mark-compact (1.5-6.7 ms
+// pause) fell inside 3, 6 and 8 of make bench's 9 windows at 1000 rps in three runs. Held: none of
+// 9, and 3x fewer scavenges. RSS +1 MB idle, +7-14 MB after 2000 requests (docs/sidecar.md).
 export const SIDECAR_NODE_FLAGS = ['--max-semi-space-size=8', '--min-semi-space-size=8'] as const;
