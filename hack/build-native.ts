@@ -8,15 +8,15 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BUILT_ADDON } from '../sidecar/src/runtime/startup-pages.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SOURCE = join(ROOT, 'sidecar/native/page-trim.c');
-export const PAGE_TRIM_ADDON = join(ROOT, 'dist/sidecar/src/page-trim.node');
 
 export type NativeBuild = { built: boolean; file: string } | { built: false; reason: string };
 
 /** Compiles the addon into `out` unless it is newer than the source. */
-export function buildNative(out = PAGE_TRIM_ADDON, cc = process.env.CC || 'cc'): NativeBuild {
+export function buildNative(out = fileURLToPath(BUILT_ADDON), cc = process.env.CC || 'cc'): NativeBuild {
   if (process.platform !== 'linux') return { built: false, reason: `not Linux (${process.platform})` };
   if (existsSync(out) && statSync(out).mtimeMs > statSync(SOURCE).mtimeMs) return { built: false, file: out };
   const headers = (createRequire(import.meta.url)('node-api-headers') as { include_dir: string }).include_dir;

@@ -92,13 +92,13 @@ export interface TrimDeps {
   rssFileKb: () => number;
 }
 
-// Where make build puts the addon (hack/build-native.ts): beside the bundle, whose module URL this
-// is (this module must stay in main.js, which hack/bundle-sidecar.ts checks); running the sources
-// (sidecar/src/runtime/), the one in dist/.
-const ADDON_PLACES = [
-  new URL('./page-trim.node', import.meta.url),
-  new URL('../../../dist/sidecar/src/page-trim.node', import.meta.url),
-];
+/**
+ * Where make build puts the addon, from these sources (hack/build-native.ts writes it here).
+ * Bundled, the sidecar finds it beside main.js, whose module URL this is there (this module must stay
+ * in main.js, which hack/bundle-sidecar.ts checks).
+ */
+export const BUILT_ADDON = new URL('../../../dist/sidecar/src/page-trim.node', import.meta.url);
+const ADDON_PLACES = [new URL('./page-trim.node', import.meta.url), BUILT_ADDON];
 
 function loadAddon(): PageTrimAddon {
   const file = ADDON_PLACES.map((url) => fileURLToPath(url)).find((f) => existsSync(f));
