@@ -209,8 +209,10 @@ describe('side-by-side report', () => {
     );
     expect(md).toContain('saturated (max 0 rps)');
     expect(md).toContain('fails (180 errors)');
-    expect(md).toContain('CPU per 1000 rps (% of a core)');
-    expect(md).toMatch(/\| 25\.0 \| 50 \/ 80 \|$/m);
+    expect(md).toContain('CPU per 1000 rps, % of a core: saturated / arriving at 1000 rps');
+    // Closed loop 0.25 ms a request; 0.05 ms a request in each round at 1000 rps; LiteLLM never ran it.
+    expect(md).toMatch(/\| \*\*Chaperone, allowlist only\*\* .*\| 25\.0 \/ 5\.0 \| 50 \/ 80 \|$/m);
+    expect(md).toMatch(/\| LiteLLM .*\| 25\.0 \/ — \| 50 \/ 80 \|$/m);
     expect(md).toContain('- met: Chaperone, allowlist only: added p99 ≤ 1 ms at 1000 rps — 0.500 ms');
     expect(md).toContain('- litellm: 1.0.0');
   });
