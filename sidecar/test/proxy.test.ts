@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import type { ServerResponse } from 'node:http';
 import { startAnthropicMock } from '../../test/mocks/anthropic.ts';
 import { OPENAI_REPLY, startOpenAiMock } from '../../test/mocks/openai.ts';
+import { createCa } from '../../hack/cluster/pki.ts';
 import { mockPki } from '../../test/mocks/pki.ts';
 import { sendJson, type MockProvider } from '../../test/mocks/provider.ts';
 import { provider } from './policies.ts';
@@ -411,6 +412,36 @@ describe('the forward proxy, absolute-form', () => {
 });
 
 describe('upstream connections', () => {
+  it("fails closed on a certificate it cannot verify: another CA's, or one that does not name the host", async () => {
+    const otherCa = (await createCa('not-the-providers-ca', 1)).cert.toString('pem');
+    const cases = [
+      // The provider's certificate chains to the mock CA, not to the caBundle the policy trusts.
+      { name: 'other-ca', overrides: { caBundle: otherCa }, reason: /certificate/i },
+      // *.mock.test covers one label: deep.openai.mock.test is not a name the certificate holds.
+      {
+        name: 'wrong-name',
+        overrides: { endpoint: `https://deep.openai.mock.test:${openai.port}` },
+        reason: /altnames|Hostname\/IP does not match/,
+      },
+    ];
+    for (const c of cases) {
+      h.setPolicy(spec({ openai: { name: c.name, ...c.overrides } }), { ...KEYS, [c.name]: OPENAI_KEY });
+      try {
+        const before = openai.requests.length;
+        const r = await httpCall(h.endpoint(`/${c.name}/v1/chat/completions`), { method: 'POST', ...chat() });
+        expect(r.status).toBe(502);
+        const body = JSON.parse(r.body) as { code: string; provider: string; reason: string };
+        expect(body).toMatchObject({ code: 'UPSTREAM_ERROR', provider: c.name });
+        expect(body.reason).toMatch(c.reason);
+        expect(r.body).not.toContain(OPENAI_KEY);
+        // The handshake failed before any request: the provider saw neither the prompt nor the key.
+        expect(openai.requests.length).toBe(before);
+      } finally {
+        h.setPolicy(spec(), KEYS);
+      }
+    }
+  });
+
   it('reuses pooled connections per provider origin', async () => {
     h.setPolicy(spec({ openai: { name: 'pooled' } }), { ...KEYS, pooled: OPENAI_KEY });
     try {
