@@ -2,6 +2,7 @@
 // to a checked address with TLS servername (SNI and certificate check) = the host name. There is no
 // second lookup for the TLS library to make, so a rebinding resolver cannot swap the address.
 import { connect as netConnect, type Socket } from 'node:net';
+import type { SecureContext } from 'node:tls';
 import { buildConnector, type Connector } from '../proxy/undici.ts';
 import { resolveChecked, type AddressPolicy, type ResolvedAddress, type Resolver } from './resolver.ts';
 
@@ -14,10 +15,25 @@ export interface ConnectorOptions extends AddressPolicy {
   onDial?: (host: string, address: ResolvedAddress) => void;
 }
 
+/**
+ * The trust anchors as one secure context for all of a connector's connections. Given `ca`, Node
+ * builds a context per connection, on the event loop: 0.17 ms for one CA, 4.5 ms for the public roots
+ * plus a caBundle (the token endpoint's); a new provider connection took ~0.3 ms of CPU more. Should
+ * Node refuse the PEM here, each connection is handed it instead and fails as before.
+ */
+function trustAnchors(ca: string | undefined): { secureContext: SecureContext } | { ca?: string } {
+  try {
+    const tls = process.getBuiltinModule('node:tls');
+    return { secureContext: tls.createSecureContext(ca === undefined ? {} : { ca }) };
+  } catch {
+    return ca === undefined ? {} : { ca };
+  }
+}
+
 /** An undici `connect` function for one provider's pool. */
 export function checkedConnector(options: ConnectorOptions): Connector {
   const tls = buildConnector({
-    ...(options.ca === undefined ? {} : { ca: options.ca }),
+    ...trustAnchors(options.ca),
     timeout: options.connectTimeoutMs,
     allowH2: false,
     keepAlive: true,
