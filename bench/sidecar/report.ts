@@ -128,7 +128,7 @@ export interface RowFigures {
   streamP50: number;
   streamErrors: number;
   /** CPU per request in the saturated closed loop, as % of a core at 1000 requests/s. */
-  cpuPercentAt1000: number;
+  cpuPercentSaturated: number;
   /** CPU per request measured while requests arrived at 1000/s, as % of a core (median of rounds). */
   cpuPercentArriving1000: number;
 }
@@ -157,7 +157,7 @@ export function rowFigures(results: BenchResults, t: TargetRecord): RowFigures {
     streamP50: added(t, direct, (x) => (x.streams.errors ? undefined : x.streams.complete.p50)),
     streamErrors: t.rounds.reduce((s, x) => s + x.streams.errors, 0),
     // ms of CPU per request × 1000 requests per second = ms per second = % of a core ÷ 10.
-    cpuPercentAt1000: t.closedCpuMsPerRequest * 100,
+    cpuPercentSaturated: t.closedCpuMsPerRequest * 100,
     // At 1000 rps requests mostly arrive alone: each wakes the process and nothing is batched, so
     // this is the higher figure (2-3.5x the closed loop's in the published run).
     cpuPercentArriving1000: medianOf(t, (x) => x.rates['1000']?.cpuMsPerRequest) * 100,
@@ -308,7 +308,7 @@ export function renderMarkdown(results: BenchResults): string {
       noProxy || !undici?.maxRate ? '' : `${fmt(t.maxRate / undici.maxRate)}×`,
       isDirect ? '0 (baseline)' : (streams ?? pair(f.ttftP50, f.ttftP99)),
       isDirect ? '0 (baseline)' : (streams ?? fmt(f.streamP50, 1)),
-      noProxy ? '—' : pair(f.cpuPercentAt1000, f.cpuPercentArriving1000, 1),
+      noProxy ? '—' : pair(f.cpuPercentSaturated, f.cpuPercentArriving1000, 1),
       noProxy ? '—' : `${fmt(t.rssIdleMb, 0)} / ${fmt(t.rssLoadMb, 0)}`,
     ];
   });

@@ -417,6 +417,12 @@ describe('upstream connections', () => {
     const cases = [
       // The provider's certificate chains to the mock CA, not to the caBundle the policy trusts.
       { name: 'other-ca', overrides: { caBundle: otherCa }, reason: /certificate/i },
+      // A PEM block Node cannot read leaves no trust anchor at all (the policy only checks the header).
+      {
+        name: 'unreadable-ca',
+        overrides: { caBundle: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' },
+        reason: /certificate/i,
+      },
       // *.mock.test covers one label: deep.openai.mock.test is not a name the certificate holds.
       {
         name: 'wrong-name',
