@@ -62,5 +62,5 @@ FROM runtime AS chaperone-proxy
 COPY --from=build /src/dist/sidecar/src/main.js /src/dist/sidecar/src/validate-child.js /src/dist/sidecar/src/page-trim.node ./dist/sidecar/src/
 COPY --from=build /src/dist/sidecar/src/chunks ./dist/sidecar/src/chunks
 EXPOSE 15000 15001 15020
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--min-semi-space-size=8", "dist/sidecar/src/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=8", "--min-semi-space-size=8", "--no-memory-reducer-favors-memory", "dist/sidecar/src/main.js"]
 CMD []

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8 --min-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --min-semi-space-size=8 --no-memory-reducer-favors-memory
 // chaperone-proxy: reads flags and env (fail fast), loads the policy, starts the listeners, reloads
 // on change, stops on SIGTERM/SIGINT. Everything else lives in the modules it wires.
 import { CHAPERONE_VERSION, SIDECAR_ENV } from '../../api/src/injection.ts';
