@@ -334,7 +334,7 @@ async function main(): Promise<void> {
       }
       if (i >= ROUNDS) continue;
       log(`round ${i + 1} of ${ROUNDS}…`);
-      // Rotate the order so that no target always follows the same neighbour's leftovers.
+      // Each round starts one target later, so that none is always the first after a search.
       const order = running.map((_, k) => running[(k + i) % running.length]!);
       const figures = new Map<Running, RoundFigures>();
       for (const r of order) figures.set(r, await round(generator.run, r));
