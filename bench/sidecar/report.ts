@@ -159,7 +159,7 @@ export function rowFigures(results: BenchResults, t: TargetRecord): RowFigures {
     // ms of CPU per request × 1000 requests per second = ms per second = % of a core ÷ 10.
     cpuPercentSaturated: t.closedCpuMsPerRequest * 100,
     // At 1000 rps requests mostly arrive alone: each wakes the process and nothing is batched, so
-    // this is the higher figure (2-3.5x the closed loop's in the published run).
+    // this is the higher figure (bench/README.md gives the ratios of the last run).
     cpuPercentArriving1000: medianOf(t, (x) => x.rates['1000']?.cpuMsPerRequest) * 100,
   };
 }

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import CircuitBreaker from 'opossum';
 import { isRefusal } from '../../../api/src/refusals.ts';
 import type { Dispatcher } from 'undici';
+import { tls } from '../builtins.ts';
 import { checkedConnector } from '../egress/connector.ts';
 import type { Resolver } from '../egress/resolver.ts';
 import type { CompiledProvider } from '../policy/compile.ts';
@@ -162,7 +163,7 @@ export class TokenEndpoints {
         ca:
           provider.caBundle === undefined
             ? undefined
-            : [...process.getBuiltinModule('node:tls').rootCertificates, provider.caBundle].join('\n'),
+            : [...tls.rootCertificates, provider.caBundle].join('\n'),
         selfPorts: this.#options.selfPorts ?? new Set(),
         connectTimeoutMs: this.#settings.timeoutMs,
         provider: provider.name,

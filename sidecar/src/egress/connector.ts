@@ -3,6 +3,7 @@
 // second lookup for the TLS library to make, so a rebinding resolver cannot swap the address.
 import { connect as netConnect, type Socket } from 'node:net';
 import type { SecureContext } from 'node:tls';
+import { tls } from '../builtins.ts';
 import { buildConnector, type Connector } from '../proxy/undici.ts';
 import { resolveChecked, type AddressPolicy, type ResolvedAddress, type Resolver } from './resolver.ts';
 
@@ -22,13 +23,12 @@ export interface ConnectorOptions extends AddressPolicy {
  * does not throw here for any PEM text (unreadable certificates are left out, and the handshake fails).
  */
 function trustAnchors(ca: string | undefined): { secureContext: SecureContext } {
-  const tls = process.getBuiltinModule('node:tls');
   return { secureContext: tls.createSecureContext(ca === undefined ? {} : { ca }) };
 }
 
 /** An undici `connect` function for one provider's pool. */
 export function checkedConnector(options: ConnectorOptions): Connector {
-  const tls = buildConnector({
+  const connectTls = buildConnector({
     ...trustAnchors(options.ca),
     timeout: options.connectTimeoutMs,
     allowH2: false,
@@ -47,7 +47,7 @@ export function checkedConnector(options: ConnectorOptions): Connector {
             return;
           }
           options.onDial?.(host, address);
-          tls({ ...opts, hostname: address.address, servername: host }, (err, socket) => {
+          connectTls({ ...opts, hostname: address.address, servername: host }, (err, socket) => {
             if (err) attempt(i + 1, err);
             else callback(null, socket);
           });
